@@ -1,0 +1,36 @@
+// Build configuration. `.wgsl` kernels are imported as text and inlined into every bundle.
+//   node esbuild.config.mjs        → dist/ (the npm package's JavaScript)
+//   import { bundleForBrowser }     → one ESM bundle as a string (test pages, CLI, bench)
+import * as esbuild from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+/** Options every bundle shares. */
+export const shared = {
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  loader: { '.wgsl': 'text' },
+  sourcemap: 'inline',
+  logLevel: 'warning',
+};
+
+/** Bundle one browser entry point; returns the JavaScript text. */
+export async function bundleForBrowser(entry, define = {}) {
+  const result = await esbuild.build({ ...shared, entryPoints: [entry], platform: 'browser', write: false, define });
+  return result.outputFiles[0].text;
+}
+
+/** Build the package's dist/: browser-safe library entry points, and the Node CLI. */
+export async function buildDist() {
+  await esbuild.build({
+    ...shared,
+    sourcemap: true,
+    entryPoints: ['src/index.ts', 'src/reference/index.ts'],
+    outdir: 'dist',
+    outbase: 'src',
+    platform: 'neutral',
+    splitting: true,
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await buildDist();

@@ -1,0 +1,172 @@
+/**
+ * Float64 CPU reference for every loss of MATH.md: the values and gradients every GPU result
+ * is judged against. Straight loops, O(N²·D) time, O(N·D) memory; the backward passes are
+ * written analytically from MATH.md's rules (and checked against finite differences in
+ * `test/reference`).
+ */
+
+import { checkViews, resolveOptions, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { dualTempLoss, dualTempPerAnchor } from './dualtemp.js';
+import { normalizeRows, normalizeRowsBackward, type NormalizedRows } from './normalize.js';
+import { mean } from './numerics.js';
+import { pairwiseLoss, pairwisePerAnchor } from './pairwise.js';
+
+/** Re-exported so that callers of the reference need only this module. */
+export type { LossName, LossOptions } from '../options.js';
+
+/** What {@link referenceLoss} returns. Anchors `0..N−1` are the rows of z1, `N..2N−1` those of z2. */
+export interface ReferenceResult {
+  /** The reported mean loss `L = mean(perAnchor)`. For `flatnce`, the NT-Xent value (MATH.md). */
+  loss: number;
+  /**
+   * `ℓ_a` for each anchor `a ∈ [0, 2N)`. For `dualtemp`: the first N are `loss_i(u1→u2)`, the
+   * next N are `loss_j(u2→u1)`.
+   */
+  perAnchor: Float64Array;
+  /**
+   * `lse_a`, the log-sum-exp over the negatives of anchor `a` only (length 2N). For `dualtemp`:
+   * `log Σ_{j≠i} exp(A_ij/τ)` for the rows i, then the same over i for each column j.
+   */
+  lse: Float64Array;
+  /** `s⁺_i = u1_i·u2_i/τ`, length N. */
+  sPos: Float64Array;
+  /**
+   * `∂L/∂z1` w.r.t. the raw (un-normalized) inputs, N·D row-major. For `flatnce` the FlatNCE
+   * gradient (= the DCL gradient); for detached `dclw`/`dualtemp`, with `w`/`f` held constant.
+   */
+  gradZ1: Float64Array;
+  /** `∂L/∂z2`, as {@link ReferenceResult.gradZ1}. */
+  gradZ2: Float64Array;
+  /** `dclw` only: the weights `w`, length N. */
+  weights?: Float64Array;
+  /**
+   * `dualtemp` only: the detached factors `f = (1−Q_ii)/(1−P_ii)`, rows (first N) then columns
+   * (length 2N). f can exceed the float64 range (∞) only for τ ≲ 3e-3; `perAnchor` and the
+   * gradients never form f and stay finite.
+   */
+  dualFactors?: Float64Array;
+}
+
+/** Validate, then L2-normalize the stacked views `[z1; z2]` (2N×D) in float64. */
+function prepare(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: number, options: LossOptions) {
+  const opts: ResolvedLossOptions = resolveOptions(options);
+  checkViews(z1, z2, n, d);
+  const stacked = new Float64Array(2 * n * d);
+  for (let k = 0; k < n * d; k++) {
+    stacked[k] = z1[k];
+    stacked[n * d + k] = z2[k];
+  }
+  const normalized = normalizeRows(stacked, 2 * n, d);
+  const u1 = normalized.u.subarray(0, n * d);
+  const u2 = normalized.u.subarray(n * d);
+  return { opts, normalized, u1, u2 };
+}
+
+/** Pull a stacked `∂L/∂U` (2N×D) back through the normalization and split it into the two views. */
+function gradientsOfInputs(gradU: Float64Array, normalized: NormalizedRows, n: number, d: number) {
+  const gz = normalizeRowsBackward(gradU, normalized, 2 * n, d);
+  return { gradZ1: gz.slice(0, n * d), gradZ2: gz.slice(n * d) };
+}
+
+/** Check that a frozen parameter vector (weights or factors) has the right length and finite entries. */
+function checkFrozen(name: string, values: ArrayLike<number>, length: number): void {
+  if (values.length !== length) throw new RangeError(`${name} has ${values.length} values, expected ${length}`);
+  for (let k = 0; k < values.length; k++) {
+    if (!Number.isFinite(values[k])) throw new RangeError(`${name} has a non-finite value ${values[k]} at index ${k}`);
+  }
+}
+
+/**
+ * The reference loss, per-anchor statistics and gradients for two views `z1`, `z2` (flat
+ * row-major N×D; Float32Array, Float64Array or number[]), computed entirely in float64.
+ * Throws on invalid options (unknown loss, τ/σ/m ≤ 0) or views (N < 2, shape mismatch,
+ * non-finite values).
+ */
+export function referenceLoss(
+  z1: ArrayLike<number>,
+  z2: ArrayLike<number>,
+  n: number,
+  d: number,
+  options: LossOptions,
+): ReferenceResult {
+  const { opts, normalized, u1, u2 } = prepare(z1, z2, n, d, options);
+  if (opts.loss === 'dualtemp') {
+    const r = dualTempLoss(u1, u2, n, d, opts.temperature, opts.dtM);
+    const gradU = new Float64Array(2 * n * d);
+    gradU.set(r.gradU1, 0);
+    gradU.set(r.gradU2, n * d);
+    return {
+      loss: mean(r.perAnchor),
+      perAnchor: r.perAnchor,
+      lse: r.lse,
+      sPos: r.sPos,
+      ...gradientsOfInputs(gradU, normalized, n, d),
+      dualFactors: r.dualFactors,
+    };
+  }
+  const r = pairwiseLoss(normalized.u, n, d, { ...opts, loss: opts.loss });
+  return {
+    loss: mean(r.perAnchor),
+    perAnchor: r.perAnchor,
+    lse: r.lse,
+    sPos: r.sPos,
+    ...gradientsOfInputs(r.gradU, normalized, n, d),
+    ...(r.weights ? { weights: r.weights } : {}),
+  };
+}
+
+/**
+ * The reported loss value only (a forward pass; what finite differences evaluate). Equal to
+ * `referenceLoss(...).loss`. For `flatnce` this is the NT-Xent value, whose gradient is NOT
+ * the FlatNCE gradient: check FlatNCE's gradient against this function with `loss: 'dcl'`.
+ * For `dclw` (detached) and `dualtemp` the weights/factors vary with the inputs here; use
+ * {@link dclwValueFrozen} / {@link dualTempValueFrozen} for the function whose gradient is reported.
+ */
+export function referenceLossValue(
+  z1: ArrayLike<number>,
+  z2: ArrayLike<number>,
+  n: number,
+  d: number,
+  options: LossOptions,
+): number {
+  const { opts, normalized, u1, u2 } = prepare(z1, z2, n, d, options);
+  if (opts.loss === 'dualtemp') return mean(dualTempPerAnchor(u1, u2, n, d, opts.temperature, opts.dtM));
+  return mean(pairwisePerAnchor(normalized.u, n, d, { ...opts, loss: opts.loss }));
+}
+
+/**
+ * DCLW's value with the weights held fixed at `weights` (length N): `mean_a (lse_a − w_{a mod N} s⁺_a)`.
+ * Its gradient is the detached-DCLW gradient that {@link referenceLoss} reports.
+ * `temperature` defaults to DCLW's default (0.1).
+ */
+export function dclwValueFrozen(
+  z1: ArrayLike<number>,
+  z2: ArrayLike<number>,
+  n: number,
+  d: number,
+  weights: ArrayLike<number>,
+  temperature?: number,
+): number {
+  const { opts, normalized } = prepare(z1, z2, n, d, { loss: 'dclw', temperature });
+  checkFrozen('weights', weights, n);
+  return mean(pairwisePerAnchor(normalized.u, n, d, { ...opts, loss: 'dclw' }, Float64Array.from(weights)));
+}
+
+/**
+ * The dual-temperature value with the factors held fixed at `factors` (length 2N, rows then
+ * columns, as in {@link ReferenceResult.dualFactors}): `½ (mean_i f_i(−log P_ii) + mean_j f'_j(−log P'_jj))`.
+ * Its gradient is the one {@link referenceLoss} reports. `temperature` defaults to 0.1; the
+ * ratio m does not enter (it only shapes the factors).
+ */
+export function dualTempValueFrozen(
+  z1: ArrayLike<number>,
+  z2: ArrayLike<number>,
+  n: number,
+  d: number,
+  factors: ArrayLike<number>,
+  temperature?: number,
+): number {
+  const { opts, u1, u2 } = prepare(z1, z2, n, d, { loss: 'dualtemp', temperature });
+  checkFrozen('factors', factors, 2 * n);
+  return mean(dualTempPerAnchor(u1, u2, n, d, opts.temperature, opts.dtM, factors));
+}

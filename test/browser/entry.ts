@@ -1,0 +1,12 @@
+/**
+ * The browser test page: registers the functions Node-side tests call through `openPage()`.
+ */
+import { exposeToNode } from '../../src/browser/page-rpc.js';
+import { adapterReport, runNormalizeRows } from './smoke.js';
+
+const pageFunctions = { adapterReport, runNormalizeRows };
+
+/** The functions the test page offers (typed calls from Node). */
+export type PageApi = typeof pageFunctions;
+
+exposeToNode(pageFunctions);

@@ -1,0 +1,44 @@
+/** Small WebGPU helpers for test pages: upload, poison, read back. */
+
+/** Usage for test buffers: storage, copyable both ways. */
+export const TEST_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** A storage buffer holding `data`. */
+export function upload(device: GPUDevice, data: Float32Array, usage: number = TEST_USAGE): GPUBuffer {
+  const buf = device.createBuffer({ size: Math.max(4, data.byteLength), usage });
+  device.queue.writeBuffer(buf, 0, data as Float32Array<ArrayBuffer>);
+  return buf;
+}
+
+/** A storage buffer of `count` f32 filled with NaN, so an element a kernel never writes fails the test. */
+export function poisoned(device: GPUDevice, count: number): GPUBuffer {
+  return upload(device, new Float32Array(count).fill(NaN));
+}
+
+/** Read `count` f32 from each buffer, in one submission. */
+export async function readBack(device: GPUDevice, buffers: GPUBuffer[], counts?: number[]): Promise<Float32Array[]> {
+  const encoder = device.createCommandEncoder();
+  const staging = buffers.map((b) => {
+    const s = device.createBuffer({ size: b.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    encoder.copyBufferToBuffer(b, 0, s, 0, b.size);
+    return s;
+  });
+  device.queue.submit([encoder.finish()]);
+  const out: Float32Array[] = [];
+  for (let i = 0; i < staging.length; i++) {
+    await staging[i]!.mapAsync(GPUMapMode.READ);
+    const all = new Float32Array(staging[i]!.getMappedRange().slice(0));
+    out.push(counts ? all.slice(0, counts[i]) : all);
+    staging[i]!.destroy();
+  }
+  return out;
+}
+
+/** True when two arrays hold the same bits. */
+export function bitwiseEqual(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
+  return true;
+}

@@ -1,0 +1,179 @@
+/**
+ * Shared helpers for the reference tests: a seeded RNG (fresh seed per run, printed, and
+ * overridable with REF_SEED=<n> to reproduce a failure), input generators, central finite
+ * differences and a naive forward written straight from MATH.md with full matrices.
+ */
+
+import type { LossName } from '../../src/options.js';
+
+/** A uniform [0,1) generator and a standard normal built on it. */
+export interface Rng {
+  seed: number;
+  uniform(): number;
+  gaussian(): number;
+}
+
+/** mulberry32: tiny, fast, good enough for test inputs. */
+export function makeRng(seed: number): Rng {
+  let state = seed >>> 0;
+  const uniform = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const gaussian = () => {
+    const u = 1 - uniform(); // (0, 1]
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
+  };
+  return { seed, uniform, gaussian };
+}
+
+/** A fresh RNG for this test file: seed from REF_SEED if set, else random; printed either way. */
+export function freshRng(file: string): Rng {
+  const env = process.env.REF_SEED;
+  const seed = env !== undefined && env !== '' ? Number(env) >>> 0 : Math.floor(Math.random() * 2 ** 32) >>> 0;
+  console.log(`[${file}] random seed ${seed} (reproduce with REF_SEED=${seed})`);
+  return makeRng(seed);
+}
+
+/** The input families the gradient tests sweep. */
+export type InputKind = 'gaussian' | 'nearDuplicate' | 'mixedNorms';
+/** Every {@link InputKind}. */
+export const INPUT_KINDS: readonly InputKind[] = ['gaussian', 'nearDuplicate', 'mixedNorms'];
+
+/**
+ * Two N×D views: `gaussian` (independent standard normals), `nearDuplicate` (z2 = z1 + 1e-3
+ * noise) or `mixedNorms` (independent, each row scaled by 10^U(−2, 2)).
+ */
+export function makeViews(kind: InputKind, n: number, d: number, rng: Rng): { z1: Float64Array; z2: Float64Array } {
+  const z1 = new Float64Array(n * d).map(() => rng.gaussian());
+  const z2 =
+    kind === 'nearDuplicate'
+      ? z1.map((v) => v + 1e-3 * rng.gaussian())
+      : new Float64Array(n * d).map(() => rng.gaussian());
+  if (kind === 'mixedNorms') {
+    for (const z of [z1, z2]) {
+      for (let i = 0; i < n; i++) {
+        const scale = 10 ** (4 * rng.uniform() - 2);
+        for (let k = 0; k < d; k++) z[i * d + k] *= scale;
+      }
+    }
+  }
+  return { z1, z2 };
+}
+
+/**
+ * Central finite differences of `f(z1, z2)` w.r.t. every entry of both views. The step for
+ * an entry of row i is `relStep · |z_i|`: the loss depends on z only through z/|z|, so its
+ * derivatives scale like 1/|z| and the step must scale like |z| to keep the same accuracy
+ * across rows whose norms differ by 10⁴. The default 1e-5 balances rounding noise
+ * (~ε·|L|/h) against the O(h²/τ³) truncation error: measured relative errors are ~1e-8 for
+ * τ ∈ [0.05, 1], while 1e-6 is noise-dominated (~1e-7) and 1e-4 truncation-dominated (~5e-7).
+ */
+export function finiteDifferences(
+  f: (z1: Float64Array, z2: Float64Array) => number,
+  z1: Float64Array,
+  z2: Float64Array,
+  n: number,
+  d: number,
+  relStep = 1e-5,
+): { gradZ1: Float64Array; gradZ2: Float64Array } {
+  const a = z1.slice();
+  const b = z2.slice();
+  const grads = [new Float64Array(n * d), new Float64Array(n * d)];
+  [a, b].forEach((z, v) => {
+    for (let i = 0; i < n; i++) {
+      let sq = 0;
+      for (let k = 0; k < d; k++) sq += z[i * d + k] ** 2;
+      const h = relStep * Math.sqrt(sq);
+      for (let k = 0; k < d; k++) {
+        const idx = i * d + k;
+        const saved = z[idx];
+        z[idx] = saved + h;
+        const plus = f(a, b);
+        z[idx] = saved - h;
+        const minus = f(a, b);
+        z[idx] = saved;
+        grads[v][idx] = (plus - minus) / (2 * h);
+      }
+    }
+  });
+  return { gradZ1: grads[0], gradZ2: grads[1] };
+}
+
+/** Euclidean norm of the concatenation of the given vectors. */
+export function norm(...xs: ArrayLike<number>[]): number {
+  let s = 0;
+  for (const x of xs) for (let k = 0; k < x.length; k++) s += x[k] * x[k];
+  return Math.sqrt(s);
+}
+
+/** ‖(a1,a2) − (b1,b2)‖. */
+export function distance(a1: ArrayLike<number>, a2: ArrayLike<number>, b1: ArrayLike<number>, b2: ArrayLike<number>): number {
+  let s = 0;
+  for (const [x, y] of [[a1, b1], [a2, b2]] as const) for (let k = 0; k < x.length; k++) s += (x[k] - y[k]) ** 2;
+  return Math.sqrt(s);
+}
+
+/**
+ * Naive forward of every loss, straight from MATH.md with full matrices and unshifted
+ * exponentials (fine in float64 for τ ≥ 0.05): an independent check of the reference values.
+ * Returns the per-anchor losses (same order as the reference).
+ */
+export function naivePerAnchor(
+  z1: ArrayLike<number>,
+  z2: ArrayLike<number>,
+  n: number,
+  d: number,
+  loss: LossName,
+  tau: number,
+  sigma = 0.5,
+  m = 10,
+): number[] {
+  const rows = (z: ArrayLike<number>) =>
+    Array.from({ length: n }, (_, i) => {
+      const r = Array.from({ length: d }, (_, k) => z[i * d + k]);
+      const len = Math.max(Math.hypot(...r), 1e-12);
+      return r.map((v) => v / len);
+    });
+  const dot = (x: number[], y: number[]) => x.reduce((s, v, k) => s + v * y[k], 0);
+  const u1 = rows(z1);
+  const u2 = rows(z2);
+  if (loss === 'dualtemp') {
+    const A = u1.map((x) => u2.map((y) => dot(x, y)));
+    // 1 − P_ii as the sum of the negatives' probabilities and −log P_ii as
+    // log1p(Σ_{j≠i} e^{(A_ij − A_ii)/τ}): near-duplicate views make P_ii ≈ 1, where `1 − P`
+    // and `−log P` would lose most digits.
+    const offDiagonalMass = (row: number[], i: number, t: number) =>
+      row.reduce((s, a, j) => s + (j === i ? 0 : Math.exp(a / t)), 0) / row.reduce((s, a) => s + Math.exp(a / t), 0);
+    const direction = (M: number[][]) =>
+      M.map((row, i) => {
+        const negLogP = Math.log1p(row.reduce((s, a, j) => s + (j === i ? 0 : Math.exp((a - row[i]) / tau)), 0));
+        return (offDiagonalMass(row, i, tau * m) / offDiagonalMass(row, i, tau)) * negLogP;
+      });
+    const At = A[0].map((_, j) => A.map((row) => row[j]));
+    return [...direction(A), ...direction(At)];
+  }
+  const U = [...u1, ...u2];
+  const S = U.map((x) => U.map((y) => dot(x, y) / tau));
+  const r = u1.map((x, i) => dot(x, u2[i]) / sigma);
+  const rSum = r.reduce((s, v) => s + Math.exp(v), 0);
+  const w = r.map((v) => 2 - (n * Math.exp(v)) / rSum);
+  return U.map((_, a) => {
+    const p = (a + n) % (2 * n);
+    let negSum = 0;
+    for (let b = 0; b < 2 * n; b++) if (b !== a && b !== p) negSum += Math.exp(S[a][b]);
+    const sPos = S[a][p];
+    switch (loss) {
+      case 'ntxent':
+      case 'flatnce':
+        return Math.log(Math.exp(sPos) + negSum) - sPos;
+      case 'dcl':
+        return Math.log(negSum) - sPos;
+      case 'dclw':
+        return Math.log(negSum) - w[a % n] * sPos;
+    }
+  });
+}
