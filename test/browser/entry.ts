@@ -3,8 +3,18 @@
  */
 import { exposeToNode } from '../../src/browser/page-rpc.js';
 import { adapterReport, runNormalizeRows } from './smoke.js';
+import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceError, runFusedLoss } from './loss-runner.js';
 
-const pageFunctions = { adapterReport, runNormalizeRows };
+const pageFunctions = {
+  adapterReport,
+  runNormalizeRows,
+  runFusedLoss,
+  computeLoss,
+  encodeError,
+  fusedPeakBytes,
+  destroyBehaviour,
+  lostDeviceError,
+};
 
 /** The functions the test page offers (typed calls from Node). */
 export type PageApi = typeof pageFunctions;

@@ -1,0 +1,64 @@
+// normalize_backward.wgsl — chain ∂L/∂U through the row normalization to ∂L/∂z1, ∂L/∂z2.
+//
+// Math (MATH.md): gz_k = (gu_k − u_k (u_k · gu_k)) / |z_k|; when |z_k| < 1e-12 the divisor is
+// the constant 1e-12 and there is no projection.
+//
+// Bindings (group 0):
+//   0 uniform     params : NormParams (same layout as normalize_rows.wgsl)
+//   1 storage r   U      : array<vec4<f32>>  2N×D4
+//   2 storage r   gU     : array<vec4<f32>>  2N×D4
+//   3 storage r   norms  : array<f32>        2N
+//   4 storage rw  gz1    : array<f32>        N×D
+//   5 storage rw  gz2    : array<f32>        N×D
+//
+// One workgroup per row: 64 threads reduce u·gu, then write the row.
+
+struct NormParams {
+  n: u32,
+  d: u32,
+  d4: u32,
+  rows_per_slice: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: NormParams;
+@group(0) @binding(1) var<storage, read> U: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> gU: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> norms: array<f32>;
+@group(0) @binding(4) var<storage, read_write> gz1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> gz2: array<f32>;
+
+const WG: u32 = 64u;
+const MIN_NORM: f32 = 1e-12;
+var<workgroup> partial: array<f32, WG>;
+
+fn write_gz(row: u32, col: u32, v: f32) {
+  if (col >= params.d) { return; }
+  if (row < params.n) { gz1[row * params.d + col] = v; } else { gz2[(row - params.n) * params.d + col] = v; }
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.y * params.rows_per_slice + wg.x;
+  if (row >= 2u * params.n) { return; }
+  let base = row * params.d4;
+
+  var acc = 0.0;
+  for (var k = lid; k < params.d4; k += WG) { acc += dot(U[base + k], gU[base + k]); }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { partial[lid] += partial[lid + stride]; }
+    workgroupBarrier();
+  }
+  let norm = norms[row];
+  let project = select(0.0, partial[0], norm >= MIN_NORM);
+  let inv = 1.0 / max(norm, MIN_NORM);
+  for (var k = lid; k < params.d4; k += WG) {
+    let g = (gU[base + k] - U[base + k] * project) * inv;
+    let c = 4u * k;
+    write_gz(row, c, g.x);
+    write_gz(row, c + 1u, g.y);
+    write_gz(row, c + 2u, g.z);
+    write_gz(row, c + 3u, g.w);
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * webgpu-contrastive: fused WebGPU kernels for contrastive-learning losses.
+ * See README.md for the API and MATH.md (shared/) for the formulas.
+ */
+export { ContrastiveLoss, requestDevice } from './contrastive-loss.js';
+export type { CreateOptions, EncodeArgs, LossOutputs, LossResult } from './contrastive-loss.js';
+export { KERNELS, TILES } from './kernels.js';
+export type { KernelSpec, KernelName } from './kernels.js';
+export {
+  LOSS_NAMES,
+  DEFAULT_TEMPERATURE,
+  DEFAULT_SIGMA,
+  DEFAULT_DT_M,
+  resolveOptions,
+  checkViews,
+} from './options.js';
+export type { LossName, LossOptions, ResolvedLossOptions } from './options.js';

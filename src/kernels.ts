@@ -1,0 +1,48 @@
+/**
+ * The WGSL programs and the bind-group layout the dispatcher uses for each. One entry per
+ * kernel file; the binding list here is checked against the WGSL by reflection in the tests.
+ */
+import normalizeRows from '../kernels/normalize_rows.wgsl';
+import similarityTile from '../kernels/similarity_tile.wgsl';
+import anchorStats from '../kernels/anchor_stats.wgsl';
+import lossFinalize from '../kernels/loss_finalize.wgsl';
+import gradRows from '../kernels/grad_rows.wgsl';
+import normalizeBackward from '../kernels/normalize_backward.wgsl';
+
+/** A compute kernel: its full WGSL source and, per binding index of group 0, the buffer type. */
+export interface KernelSpec {
+  /** Kernel name (the `.wgsl` file it comes from). */
+  name: string;
+  /** Complete WGSL (shared snippets already prepended). */
+  source: string;
+  /** `bindings[i]` is the buffer binding type of `@group(0) @binding(i)`. */
+  bindings: readonly GPUBufferBindingType[];
+}
+
+const U = 'uniform' as const;
+const R = 'read-only-storage' as const;
+const W = 'storage' as const;
+
+/** Every kernel of the fused path, in the order they run. */
+export const KERNELS = {
+  normalizeRows: { name: 'normalize_rows', source: normalizeRows, bindings: [U, R, R, W, W] },
+  anchorStats: { name: 'anchor_stats', source: similarityTile + anchorStats, bindings: [U, R, W, W, W] },
+  lossFinalize: { name: 'loss_finalize', source: lossFinalize, bindings: [U, R, R, R, R, W, W, W, W] },
+  gradRows: { name: 'grad_rows', source: similarityTile + gradRows, bindings: [U, R, R, R, R, W] },
+  normalizeBackward: { name: 'normalize_backward', source: normalizeBackward, bindings: [U, R, R, R, W, W] },
+} as const satisfies Record<string, KernelSpec>;
+
+/** Kernel keys. */
+export type KernelName = keyof typeof KERNELS;
+
+/** Tile geometry the dispatcher must agree with (constants in the WGSL). */
+export const TILES = {
+  /** anchor_stats.wgsl: anchor rows per workgroup. */
+  statsRows: 64,
+  /** grad_rows.wgsl: gradient rows per workgroup. */
+  gradRows: 32,
+  /** grad_rows.wgsl: vec4 gradient columns per workgroup (16·DV). */
+  gradVec4Cols: 32,
+  /** normalize_rows / normalize_backward: one workgroup per row, sliced along y past this many. */
+  rowsPerSlice: 32768,
+} as const;

@@ -1,0 +1,59 @@
+/**
+ * The GPU-vs-reference tolerances of MATH.md, in one place:
+ *   loss: |gpu − ref| ≤ 1e-5·|ref|, or ≤ 1e-6 absolute near 0;
+ *   gradients: ‖g − g_ref‖₂ / ‖g_ref‖₂ ≤ 1e-4.
+ */
+
+/** A comparison's verdict and a sentence saying why. */
+export interface Verdict {
+  ok: boolean;
+  describe: string;
+}
+
+/** Loss value within 1e-5 relative, or 1e-6 absolute when the value is near 0. */
+export function lossError(got: number, want: number): Verdict {
+  const abs = Math.abs(got - want);
+  const ok = Number.isFinite(got) && (abs <= 1e-5 * Math.abs(want) || abs <= 1e-6);
+  return { ok, describe: `abs error ${abs.toExponential(2)}, rel ${(abs / Math.abs(want)).toExponential(2)}` };
+}
+
+/**
+ * One anchor's ℓ_a = lse_a − (w·)s⁺_a is a difference of terms up to 1/τ in size, each carrying
+ * f32 rounding of the cosines (~1e-7 relative), so its error is judged against 1/τ, scaled by
+ * dualtemp's detached factor f (ℓ = f·softplus(x), and f itself moves with every S):
+ * |gpu − ref| ≤ 1e-5 · (|ref| + f/τ). The mean loss keeps MATH.md's bound ({@link lossError}).
+ */
+export function perAnchorError(got: number, want: number, tau: number, factor = 1): Verdict {
+  const abs = Math.abs(got - want);
+  const bound = 1e-5 * (Math.abs(want) + Math.max(1, factor) / tau);
+  return { ok: Number.isFinite(got) && abs <= bound, describe: `abs error ${abs.toExponential(2)}, bound ${bound.toExponential(2)}` };
+}
+
+/** Gradient norms below this are not representable in f32 (subnormal range): compared absolutely. */
+export const F32_TINY_NORM = 1e-30;
+
+/**
+ * Relative L2 error of a gradient. With D = 1 every normalized row is ±1, so the exact gradient
+ * is 0 and a relative error is undefined: then the f32 result must be ~0 next to the unprojected
+ * scale (|g| ≤ 1e-4 · ‖g_ref‖ fails trivially), checked as an absolute bound instead.
+ */
+export function gradientError(got: Float32Array, want: Float64Array, d: number): Verdict {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!;
+    if (!Number.isFinite(g)) return { ok: false, describe: `element ${i} is ${g} (unwritten or overflow)` };
+    num += (g - want[i]!) ** 2;
+    den += want[i]! ** 2;
+  }
+  const rel = Math.sqrt(num) / Math.sqrt(den);
+  if (d === 1) {
+    const ok = Math.sqrt(num) <= 1e-3;
+    return { ok, describe: `D=1: ‖g − g_ref‖ = ${Math.sqrt(num).toExponential(2)} (exact gradient is 0), bound 1e-3` };
+  }
+  if (Math.sqrt(den) < F32_TINY_NORM) {
+    // e.g. NT-Xent with a dominant positive at τ = 0.01: σ(lse − s⁺) ≈ e^-90 underflows f32.
+    return { ok: Math.sqrt(num) <= F32_TINY_NORM, describe: `‖g_ref‖ below f32 range; ‖g − g_ref‖ = ${Math.sqrt(num).toExponential(2)}` };
+  }
+  return { ok: rel <= 1e-4, describe: `relative L2 error ${rel.toExponential(2)} (bound 1e-4)` };
+}
