@@ -1,41 +1,53 @@
-// anchor_stats.wgsl — forward pass: per-anchor log-sum-exp over negatives, and the positives.
+// anchor_stats.wgsl — forward pass: per-anchor log-sum-exp over the negatives.
 // Prepended with similarity_tile.wgsl.
 //
 // Math (MATH.md): S_ab = u_a·u_b / τ. For every anchor a in [0, 2N):
 //   lse[a]  = log Σ_{b∈neg(a)} exp(S_ab)                (online running max: any τ > 0 is safe)
 //   lse2[a] = log Σ_{b∈neg(a)} exp(u_a·u_b / (τ·m))     (dualtemp only; else left untouched)
-//   cos_pos[a] = u_a · u_p(a)
-// Nothing N×N is stored: each workgroup owns BM anchors and streams every candidate tile.
+// Nothing N×N is stored: each workgroup owns 64 anchors and streams every candidate tile.
+// Each thread keeps (running max, Σ exp(x − max)) for its four rows as vec4s, updated once per
+// tile (one exp per element), then the 16 threads of a row merge their states.
 //
 // Bindings (group 0):
-//   0 uniform     params  : TileParams
-//   1 storage r   U       : array<vec4<f32>>  2N×D4 normalized rows
-//   2 storage rw  lse     : array<f32>        2N
-//   3 storage rw  lse2    : array<f32>        2N
-//   4 storage rw  cos_pos : array<f32>        2N
+//   0 uniform     params : TileParams
+//   1 storage r   U      : array<vec4<f32>>  2N×D4 normalized rows
+//   2 storage rw  lse    : array<f32>        2N
+//   3 storage rw  lse2   : array<f32>        2N
 
-const BM: u32 = 64u;
-const BN: u32 = 64u;
-const TM: u32 = 4u;
-const TN: u32 = 4u;
-const BK4: u32 = 4u;
 const NEG_BIG: f32 = -3.0e38; // finite "minus infinity": keeps exp(m_old - m_new) free of NaN
 
 @group(0) @binding(0) var<uniform> params: TileParams;
 @group(0) @binding(1) var<storage, read> U: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(3) var<storage, read_write> lse2: array<f32>;
-@group(0) @binding(4) var<storage, read_write> cos_pos: array<f32>;
 
-// (running max, sum of exp(x - max)) per (row, tx), merged across the 16 threads of a row.
-var<workgroup> merge_buf: array<vec2<f32>, BM * 16u>;
+// Per (row, tx): (running max, sum); merged across the 16 threads of each row.
+var<workgroup> merge_buf: array<vec2<f32>, 1024>;
 
-fn online_add(state: vec2<f32>, x: f32) -> vec2<f32> {
-  if (x > state.x) { return vec2<f32>(x, state.y * exp(state.x - x) + 1.0); }
-  return vec2<f32>(state.x, state.y + exp(x - state.x));
+struct Lse4 {
+  m: vec4<f32>,
+  s: vec4<f32>,
 }
 
-// Merges the 16 partial states of each row; thread `lid < BM` returns its row's lse.
+// Online update of four rows' states with one tile's 4×4 block of logits.
+fn update(st: Lse4, x: mat4x4<f32>, v0: vec4<bool>, v1: vec4<bool>, v2: vec4<bool>, v3: vec4<bool>) -> Lse4 {
+  let low = vec4<f32>(NEG_BIG);
+  let tile_max = max(max(select(low, x[0], v0), select(low, x[1], v1)), max(select(low, x[2], v2), select(low, x[3], v3)));
+  let m = max(st.m, tile_max);
+  let zero = vec4<f32>(0.0);
+  let s = st.s * exp(st.m - m) + select(zero, exp(x[0] - m), v0) + select(zero, exp(x[1] - m), v1)
+        + select(zero, exp(x[2] - m), v2) + select(zero, exp(x[3] - m), v3);
+  return Lse4(m, s);
+}
+
+fn stash(st: Lse4, ty: u32, tx: u32) {
+  merge_buf[ty * 16u + tx] = vec2<f32>(st.m.x, st.s.x);
+  merge_buf[(ty + 16u) * 16u + tx] = vec2<f32>(st.m.y, st.s.y);
+  merge_buf[(ty + 32u) * 16u + tx] = vec2<f32>(st.m.z, st.s.z);
+  merge_buf[(ty + 48u) * 16u + tx] = vec2<f32>(st.m.w, st.s.w);
+}
+
+// Thread `lid < 64` merges the 16 partial states of row lid and returns its lse.
 fn merge_row(lid: u32) -> f32 {
   var m = NEG_BIG;
   for (var t = 0u; t < 16u; t++) { m = max(m, merge_buf[lid * 16u + t].x); }
@@ -53,38 +65,31 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let tx = local.x;
   let ty = local.y;
-  let row0 = wg.x * BM;
-  var st: array<vec2<f32>, TM>;
-  var st2: array<vec2<f32>, TM>;
-  for (var r = 0u; r < TM; r++) {
-    st[r] = vec2<f32>(NEG_BIG, 0.0);
-    st2[r] = vec2<f32>(NEG_BIG, 0.0);
-  }
+  let row0 = wg.x * TILE;
+  let a = rows_of(row0, ty);
+  let pa = positives_of(a);
+  var st = Lse4(vec4<f32>(NEG_BIG), vec4<f32>(0.0));
+  var st2 = st;
 
-  let tiles = (params.two_n + BN - 1u) / BN;
+  let tiles = (params.two_n + TILE - 1u) / TILE;
   for (var t = 0u; t < tiles; t++) {
-    let col0 = t * BN;
-    let acc = tile_dots(row0, col0, lid, tx, ty);
-    for (var r = 0u; r < TM; r++) {
-      let a = row0 + ty + 16u * r;
-      for (var c = 0u; c < TN; c++) {
-        let b = col0 + tx + 16u * c;
-        if (a < params.two_n && b == positive_of(a)) { cos_pos[a] = acc[r][c]; }
-        if (is_negative(a, b)) {
-          st[r] = online_add(st[r], acc[r][c] * params.inv_tau);
-          if (params.dual == 1u) { st2[r] = online_add(st2[r], acc[r][c] * params.inv_tau2); }
-        }
-      }
-    }
+    let col0 = t * TILE + tx;
+    let dots = tile_dots(row0, t * TILE, lid, tx, ty);
+    let v0 = negative_mask(a, pa, col0);
+    let v1 = negative_mask(a, pa, col0 + 16u);
+    let v2 = negative_mask(a, pa, col0 + 32u);
+    let v3 = negative_mask(a, pa, col0 + 48u);
+    st = update(st, dots * params.inv_tau, v0, v1, v2, v3);
+    if (params.dual == 1u) { st2 = update(st2, dots * params.inv_tau2, v0, v1, v2, v3); }
   }
 
-  for (var r = 0u; r < TM; r++) { merge_buf[(ty + 16u * r) * 16u + tx] = st[r]; }
+  stash(st, ty, tx);
   workgroupBarrier();
-  if (lid < BM && row0 + lid < params.two_n) { lse[row0 + lid] = merge_row(lid); }
+  if (lid < TILE && row0 + lid < params.two_n) { lse[row0 + lid] = merge_row(lid); }
   if (params.dual == 1u) {
     workgroupBarrier();
-    for (var r = 0u; r < TM; r++) { merge_buf[(ty + 16u * r) * 16u + tx] = st2[r]; }
+    stash(st2, ty, tx);
     workgroupBarrier();
-    if (lid < BM && row0 + lid < params.two_n) { lse2[row0 + lid] = merge_row(lid); }
+    if (lid < TILE && row0 + lid < params.two_n) { lse2[row0 + lid] = merge_row(lid); }
   }
 }

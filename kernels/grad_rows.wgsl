@@ -1,13 +1,17 @@
 // grad_rows.wgsl — backward pass: ∂L/∂U row by row, recomputing similarity tiles.
-// Prepended with similarity_tile.wgsl.
+// Prepended with similarity_tile.wgsl (masks, load_u, tile_a/tile_b staging).
 //
 // Math (MATH.md, "one backward rule"), with coef_c[a] = scale·c_a and pos_coef[a] holding the
 // whole positive-pair coefficient (−scale·(β_a + β_p(a)), plus the DCLW weight-gradient term):
 //   gU_k = Σ_{b∈neg(k)} (coef_c[k]·e^{S_kb − lse_k} + coef_c[b]·e^{S_kb − lse_b}) · U_b
 //          + pos_coef[k] · U_p(k)
 // Both exponents are ≤ 0 since lse_k ≥ S_kb for every negative b (and b∈neg(k) ⇔ k∈neg(b)).
-// Each workgroup owns BM gradient rows × d4_per_group vec4 columns, so no atomics and no N×N
-// buffer; the result is deterministic. dualtemp uses the same rule with its cross-view mask.
+// dualtemp uses the same rule with its cross-view mask.
+//
+// A workgroup owns 64 gradient rows × 32 vec4 columns (dispatch y covers D4 > 32), so there
+// are no atomics and no N×N buffer, and the result is deterministic. Per 64×32 candidate tile:
+// the dots (4 rows × 2 candidates per thread, registers), the weights W into workgroup memory,
+// then W·U with U's candidate rows staged 8 at a time in tile_b's space.
 //
 // Bindings (group 0):
 //   0 uniform     params   : TileParams
@@ -17,13 +21,9 @@
 //   4 storage r   pos_coef : array<f32>        2N
 //   5 storage rw  gU       : array<vec4<f32>>  2N×D4
 
-const BM: u32 = 32u;
-const BN: u32 = 32u;
-const TM: u32 = 2u;
-const TN: u32 = 2u;
-const BK4: u32 = 4u;
-const DV: u32 = 2u;   // gradient vec4 columns per thread: d4_per_group = 16·DV
-const BU: u32 = 8u;   // candidate rows of U staged at a time for the W·U product
+const BN: u32 = 32u;      // candidates per tile
+const COLS4: u32 = 32u;   // gradient vec4 columns per workgroup (two per thread)
+const STAGE: u32 = 8u;    // candidate rows of U staged at a time (8 × 32 vec4s = tile_b)
 
 @group(0) @binding(0) var<uniform> params: TileParams;
 @group(0) @binding(1) var<storage, read> U: array<vec4<f32>>;
@@ -32,8 +32,48 @@ const BU: u32 = 8u;   // candidate rows of U staged at a time for the W·U produ
 @group(0) @binding(4) var<storage, read> pos_coef: array<f32>;
 @group(0) @binding(5) var<storage, read_write> gU: array<vec4<f32>>;
 
-var<workgroup> w_tile: array<f32, BM * BN>;            // W[row][col] of the current tile
-var<workgroup> u_tile: array<vec4<f32>, BU * 16u * DV>; // BU candidate rows × this group's columns
+// w_tile[b·16 + ty] = W for candidate b and the four rows thread row ty owns.
+var<workgroup> w_tile: array<vec4<f32>, 512>;
+
+// Dots of the thread's four rows with candidates col0 + tx and col0 + tx + 16.
+fn tile_dots_64x32(row0: u32, col0: u32, lid: u32, tx: u32, ty: u32) -> mat2x4<f32> {
+  var acc = mat2x4<f32>();
+  let lr = lid / BK4;
+  let lk = lid % BK4;
+  for (var k0 = 0u; k0 < params.d4; k0 += BK4) {
+    tile_a[lk * TILE + lr] = load_u(row0 + lr, k0 + lk);
+    if (lid < BK4 * BN) { tile_b[lk * BN + lr] = load_u(col0 + lr, k0 + lk); }
+    workgroupBarrier();
+    for (var k = 0u; k < BK4; k++) {
+      let a = mat4x4<f32>(tile_a[k * TILE + ty], tile_a[k * TILE + ty + 16u], tile_a[k * TILE + ty + 32u], tile_a[k * TILE + ty + 48u]);
+      acc[0] += tile_b[k * BN + tx] * a;
+      acc[1] += tile_b[k * BN + tx + 16u] * a;
+    }
+    workgroupBarrier();
+  }
+  return acc;
+}
+
+fn clamp_rows(a: vec4<u32>) -> vec4<u32> { return min(a, vec4<u32>(params.two_n - 1u)); }
+fn lse_of(a: vec4<u32>) -> vec4<f32> {
+  let r = clamp_rows(a);
+  return vec4<f32>(lse[r.x], lse[r.y], lse[r.z], lse[r.w]);
+}
+fn coef_of(a: vec4<u32>) -> vec4<f32> {
+  let r = clamp_rows(a);
+  return vec4<f32>(coef_c[r.x], coef_c[r.y], coef_c[r.z], coef_c[r.w]);
+}
+fn pos_coef_of(a: vec4<u32>) -> vec4<f32> {
+  let r = clamp_rows(a);
+  return vec4<f32>(pos_coef[r.x], pos_coef[r.y], pos_coef[r.z], pos_coef[r.w]);
+}
+
+// W for the thread's four rows and candidate b (dots `x`, already divided by τ).
+fn weights(a: vec4<u32>, pa: vec4<u32>, b: u32, x: vec4<f32>, lse_a: vec4<f32>, c_a: vec4<f32>) -> vec4<f32> {
+  let bb = min(b, params.two_n - 1u);
+  let w = c_a * exp(x - lse_a) + coef_c[bb] * exp(x - vec4<f32>(lse[bb]));
+  return select(vec4<f32>(0.0), w, negative_mask(a, pa, b));
+}
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
@@ -41,63 +81,44 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let tx = local.x;
   let ty = local.y;
-  let row0 = wg.x * BM;
-  let k0 = wg.y * 16u * DV; // first gradient vec4 column of this workgroup
+  let row0 = wg.x * TILE;
+  let k0 = wg.y * COLS4; // first gradient vec4 column of this workgroup
+  let a = rows_of(row0, ty);
+  let pa = positives_of(a);
+  let lse_a = lse_of(a);
+  let c_a = coef_of(a);
 
-  var my_lse: array<f32, TM>;
-  var my_c: array<f32, TM>;
-  for (var r = 0u; r < TM; r++) {
-    let a = min(row0 + ty + 16u * r, params.two_n - 1u);
-    my_lse[r] = lse[a];
-    my_c[r] = coef_c[a];
-  }
-  var g: array<array<vec4<f32>, DV>, TM>;
-
+  var g0 = mat4x4<f32>(); // gradient column k0 + tx: column r = row a_r
+  var g1 = mat4x4<f32>(); // gradient column k0 + tx + 16
   let tiles = (params.two_n + BN - 1u) / BN;
   for (var t = 0u; t < tiles; t++) {
     let col0 = t * BN;
-    let acc = tile_dots(row0, col0, lid, tx, ty);
-    for (var c = 0u; c < TN; c++) {
-      let b = col0 + tx + 16u * c;
-      let bb = min(b, params.two_n - 1u);
-      let lse_b = lse[bb];
-      let c_b = coef_c[bb];
-      for (var r = 0u; r < TM; r++) {
-        let a = row0 + ty + 16u * r;
-        var w = 0.0;
-        if (is_negative(a, b)) {
-          let s = acc[r][c] * params.inv_tau;
-          w = my_c[r] * exp(s - my_lse[r]) + c_b * exp(s - lse_b);
-        }
-        w_tile[(ty + 16u * r) * BN + tx + 16u * c] = w;
-      }
-    }
-    workgroupBarrier();
-    for (var j0 = 0u; j0 < BN; j0 += BU) {
-      // 256 threads stage BU rows × 16·DV vec4 columns (= 256 vec4s) of U.
-      let sr = lid / (16u * DV);
-      let sc = lid % (16u * DV);
-      u_tile[lid] = load_u(col0 + j0 + sr, k0 + sc);
+    let dots = tile_dots_64x32(row0, col0, lid, tx, ty) * params.inv_tau;
+    w_tile[tx * 16u + ty] = weights(a, pa, col0 + tx, dots[0], lse_a, c_a);
+    w_tile[(tx + 16u) * 16u + ty] = weights(a, pa, col0 + tx + 16u, dots[1], lse_a, c_a);
+    for (var j0 = 0u; j0 < BN; j0 += STAGE) {
+      // 256 threads stage STAGE rows × COLS4 vec4s of U (coalesced along the row).
+      tile_b[lid] = load_u(col0 + j0 + lid / COLS4, k0 + lid % COLS4);
       workgroupBarrier();
-      for (var j = 0u; j < BU; j++) {
-        for (var r = 0u; r < TM; r++) {
-          let w = w_tile[(ty + 16u * r) * BN + j0 + j];
-          for (var v = 0u; v < DV; v++) { g[r][v] += w * u_tile[j * 16u * DV + tx + 16u * v]; }
-        }
+      for (var j = 0u; j < STAGE; j++) {
+        let w = w_tile[(j0 + j) * 16u + ty];
+        let u0 = tile_b[j * COLS4 + tx];
+        let u1 = tile_b[j * COLS4 + tx + 16u];
+        g0[0] += u0 * w.x; g0[1] += u0 * w.y; g0[2] += u0 * w.z; g0[3] += u0 * w.w;
+        g1[0] += u1 * w.x; g1[1] += u1 * w.y; g1[2] += u1 * w.z; g1[3] += u1 * w.w;
       }
       workgroupBarrier();
     }
   }
 
-  for (var r = 0u; r < TM; r++) {
-    let a = row0 + ty + 16u * r;
-    if (a < params.two_n) {
-      let pc = pos_coef[a];
-      let p = positive_of(a);
-      for (var v = 0u; v < DV; v++) {
-        let k = k0 + tx + 16u * v;
-        if (k < params.d4) { gU[a * params.d4 + k] = g[r][v] + pc * U[p * params.d4 + k]; }
-      }
+  let pc = pos_coef_of(a);
+  for (var r = 0u; r < 4u; r++) {
+    if (a[r] < params.two_n) {
+      let base = a[r] * params.d4;
+      let pbase = pa[r] * params.d4;
+      let kx = k0 + tx;
+      if (kx < params.d4) { gU[base + kx] = g0[r] + pc[r] * U[pbase + kx]; }
+      if (kx + 16u < params.d4) { gU[base + kx + 16u] = g1[r] + pc[r] * U[pbase + kx + 16u]; }
     }
   }
 }

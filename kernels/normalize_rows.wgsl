@@ -1,6 +1,7 @@
-// normalize_rows.wgsl — L2-normalize the rows of both views into one padded matrix U.
+// normalize_rows.wgsl — L2-normalize both views into one padded matrix U, and the positives.
 //
-// Math (MATH.md): u_k = z_k / max(|z_k|, 1e-12), U = [u1; u2] (2N rows). Rows are stored as
+// Math (MATH.md): u_k = z_k / max(|z_k|, 1e-12), U = [u1; u2] (2N rows), and the positive
+// cosine cos_pos[i] = cos_pos[i+N] = u1_i · u2_i (so s⁺ = cos_pos/τ). Rows are stored as
 // D4 = ceil(D/4) vec4s, zero-padded past D, so later passes load whole vec4s.
 //
 // Bindings (group 0):
@@ -9,8 +10,10 @@
 //   2 storage r   z2      : array<f32>        N×D
 //   3 storage rw  U       : array<vec4<f32>>  2N×D4
 //   4 storage rw  norms   : array<f32>        2N, |z_k| (the backward pass needs it)
+//   5 storage rw  cos_pos : array<f32>        2N
 //
-// One workgroup per row: 64 threads stride over D, then a tree reduction in workgroup memory.
+// One workgroup per pair (z1_i, z2_i): 64 threads stride over D; tree reductions in
+// workgroup memory give both norms, then the dot of the normalized rows as written.
 
 struct NormParams {
   n: u32,
@@ -24,38 +27,61 @@ struct NormParams {
 @group(0) @binding(2) var<storage, read> z2: array<f32>;
 @group(0) @binding(3) var<storage, read_write> U: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> norms: array<f32>;
+@group(0) @binding(5) var<storage, read_write> cos_pos: array<f32>;
 
 const WG: u32 = 64u;
 const MIN_NORM: f32 = 1e-12;
-var<workgroup> partial: array<f32, WG>;
+var<workgroup> partial: array<vec2<f32>, WG>;
 
-fn z_at(row: u32, col: u32) -> f32 {
-  if (col >= params.d) { return 0.0; }
-  if (row < params.n) { return z1[row * params.d + col]; }
-  return z2[(row - params.n) * params.d + col];
+// Four consecutive values of row `row` of view z1 (view 0) or z2 (view 1), zero past D.
+fn load4(view: u32, row: u32, k: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  let c = 4u * k;
+  let base = row * params.d + c;
+  for (var j = 0u; j < 4u; j++) {
+    if (c + j < params.d) { v[j] = select(z1[base + j], z2[base + j], view == 1u); }
+  }
+  return v;
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = wg.y * params.rows_per_slice + wg.x;
-  if (row >= 2u * params.n) { return; } // whole workgroup leaves together
-
-  var ss = 0.0;
-  for (var c = lid; c < params.d; c += WG) {
-    let v = z_at(row, c);
-    ss += v * v;
-  }
-  partial[lid] = ss;
+fn reduce(lid: u32, value: vec2<f32>) -> vec2<f32> {
+  partial[lid] = value;
   workgroupBarrier();
   for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
     if (lid < stride) { partial[lid] += partial[lid + stride]; }
     workgroupBarrier();
   }
-  let norm = sqrt(partial[0]);
-  let inv = 1.0 / max(norm, MIN_NORM);
+  let total = partial[0];
+  workgroupBarrier(); // partial is reused by the next reduction
+  return total;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = wg.y * params.rows_per_slice + wg.x;
+  if (i >= params.n) { return; } // whole workgroup leaves together
+
+  var ss = vec2<f32>(0.0);
   for (var k = lid; k < params.d4; k += WG) {
-    let c = 4u * k;
-    U[row * params.d4 + k] = vec4<f32>(z_at(row, c), z_at(row, c + 1u), z_at(row, c + 2u), z_at(row, c + 3u)) * inv;
+    let a = load4(0u, i, k);
+    let b = load4(1u, i, k);
+    ss += vec2<f32>(dot(a, a), dot(b, b));
   }
-  if (lid == 0u) { norms[row] = norm; }
+  let nrm = sqrt(reduce(lid, ss));
+  let inv = 1.0 / max(nrm, vec2<f32>(MIN_NORM));
+  var cos = 0.0;
+  for (var k = lid; k < params.d4; k += WG) {
+    let a = load4(0u, i, k) * inv.x;
+    let b = load4(1u, i, k) * inv.y;
+    U[i * params.d4 + k] = a;
+    U[(i + params.n) * params.d4 + k] = b;
+    cos += dot(a, b);
+  }
+  let c = reduce(lid, vec2<f32>(cos, 0.0)).x;
+  if (lid == 0u) {
+    norms[i] = nrm.x;
+    norms[i + params.n] = nrm.y;
+    cos_pos[i] = c;
+    cos_pos[i + params.n] = c;
+  }
 }

@@ -1,13 +1,15 @@
 // similarity_tile.wgsl — shared code, prepended to anchor_stats.wgsl and grad_rows.wgsl.
 //
-// A workgroup of 16×16 threads computes a BM×BN tile of cosine similarities u_a·u_b between
-// anchor rows [row0, row0+BM) and candidate rows [col0, col0+BN) of U, staging BK4 vec4s of
-// each row at a time in workgroup memory. Thread (tx, ty) owns rows ty + 16·r (r < TM) and
-// columns tx + 16·c (c < TN): strided ownership keeps workgroup-memory reads conflict-free.
-// The including kernel defines BM, BN, TM, TN, BK4, binds `params` and `U`.
+// A workgroup of 16×16 threads computes a 64×64 tile of cosine similarities u_a·u_b between
+// anchor rows [row0, row0+64) and candidate rows [col0, col0+64) of U, staging BK4 = 4 vec4s of
+// each row at a time in workgroup memory (one coalesced vec4 load per thread per operand).
+// Thread (tx, ty) owns rows ty + 16·r and columns tx + 16·c (r, c < 4): strided ownership keeps
+// workgroup-memory reads conflict-free. The 4×4 block is kept in registers as a mat4x4 whose
+// column c holds the four rows' dots with candidate c, computed as vec4×mat4 products (16 FMAs).
 //
 // Candidate masks (MATH.md): p(a) = (a + N) mod 2N; neg(a) = all b ≠ a, p(a) for the
 // symmetric losses; for dualtemp only the other view's rows (b ≠ p(a)).
+// The including kernel binds `params: TileParams` and `U`.
 
 struct TileParams {
   n: u32,        // N
@@ -16,47 +18,53 @@ struct TileParams {
   dual: u32,     // 1 = dualtemp mask (cross-view candidates only)
   inv_tau: f32,  // 1/τ
   inv_tau2: f32, // 1/(τ·m), dualtemp's second temperature
-  d4_per_group: u32, // grad_rows only: vec4 columns of the gradient per workgroup
-  pad: u32,
+  pad0: u32,
+  pad1: u32,
 }
 
-var<workgroup> tile_a: array<vec4<f32>, BK4 * BM>; // [k][row]
-var<workgroup> tile_b: array<vec4<f32>, BK4 * BN>; // [k][col]
+const TILE: u32 = 64u;
+const BK4: u32 = 4u;
+const ROW_STRIDE = vec4<u32>(0u, 16u, 32u, 48u);
 
-fn positive_of(a: u32) -> u32 {
-  return select(a + params.n, a - params.n, a >= params.n);
-}
-
-fn is_negative(a: u32, b: u32) -> bool {
-  if (a >= params.two_n || b >= params.two_n || a == b || b == positive_of(a)) { return false; }
-  if (params.dual == 1u) { return (a < params.n) != (b < params.n); }
-  return true;
-}
+var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][row], BK4 × TILE
+var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][col]
 
 fn load_u(row: u32, k: u32) -> vec4<f32> {
   if (row < params.two_n && k < params.d4) { return U[row * params.d4 + k]; }
   return vec4<f32>(0.0);
 }
 
-// Returns acc[r][c] = u_{row0+ty+16r} · u_{col0+tx+16c}. Must be called in uniform control flow.
-fn tile_dots(row0: u32, col0: u32, lid: u32, tx: u32, ty: u32) -> array<array<f32, TN>, TM> {
-  var acc: array<array<f32, TN>, TM>;
+// The four rows a = row0 + ty + 16·r a thread owns, and their positives.
+fn rows_of(row0: u32, ty: u32) -> vec4<u32> { return vec4<u32>(row0 + ty) + ROW_STRIDE; }
+fn positives_of(a: vec4<u32>) -> vec4<u32> {
+  return select(a + vec4<u32>(params.n), a - vec4<u32>(params.n), a >= vec4<u32>(params.n));
+}
+
+// Which of the four anchors `a` (positives `pa`) have candidate b as a negative.
+fn negative_mask(a: vec4<u32>, pa: vec4<u32>, b: u32) -> vec4<bool> {
+  let bv = vec4<u32>(b);
+  var ok = (a < vec4<u32>(params.two_n)) & (bv != a) & (bv != pa) & vec4<bool>(b < params.two_n);
+  if (params.dual == 1u) { ok = ok & ((a < vec4<u32>(params.n)) != vec4<bool>(b < params.n)); }
+  return ok;
+}
+
+// Column c of the result = (u_{a_r} · u_{col0+tx+16c}) for r = 0..3. Uniform control flow only.
+fn tile_dots(row0: u32, col0: u32, lid: u32, tx: u32, ty: u32) -> mat4x4<f32> {
+  var acc = mat4x4<f32>();
+  // Consecutive threads load consecutive vec4s of one row: coalesced.
+  let lr = lid / BK4;
+  let lk = lid % BK4;
   for (var k0 = 0u; k0 < params.d4; k0 += BK4) {
-    // Consecutive threads load consecutive vec4s of one row: coalesced.
-    for (var i = lid; i < BK4 * BM; i += 256u) {
-      tile_a[(i % BK4) * BM + i / BK4] = load_u(row0 + i / BK4, k0 + i % BK4);
-    }
-    for (var i = lid; i < BK4 * BN; i += 256u) {
-      tile_b[(i % BK4) * BN + i / BK4] = load_u(col0 + i / BK4, k0 + i % BK4);
-    }
+    tile_a[lk * TILE + lr] = load_u(row0 + lr, k0 + lk);
+    tile_b[lk * TILE + lr] = load_u(col0 + lr, k0 + lk);
     workgroupBarrier();
     for (var k = 0u; k < BK4; k++) {
-      var a: array<vec4<f32>, TM>;
-      for (var r = 0u; r < TM; r++) { a[r] = tile_a[k * BM + ty + 16u * r]; }
-      for (var c = 0u; c < TN; c++) {
-        let b = tile_b[k * BN + tx + 16u * c];
-        for (var r = 0u; r < TM; r++) { acc[r][c] += dot(a[r], b); }
-      }
+      let base = k * TILE;
+      let a = mat4x4<f32>(tile_a[base + ty], tile_a[base + ty + 16u], tile_a[base + ty + 32u], tile_a[base + ty + 48u]);
+      acc[0] += tile_b[base + tx] * a;
+      acc[1] += tile_b[base + tx + 16u] * a;
+      acc[2] += tile_b[base + tx + 32u] * a;
+      acc[3] += tile_b[base + tx + 48u] * a;
     }
     workgroupBarrier();
   }

@@ -143,6 +143,30 @@ export class ContrastiveLoss {
     return new ContrastiveLoss(device, pipelines, ownsDevice);
   }
 
+  /**
+   * Synchronous variant of {@link ContrastiveLoss.create} on a caller's device, for framework
+   * adapters whose ops must return synchronously (the TensorFlow.js op). Pipelines are built with
+   * `createComputePipeline`, so a kernel that failed to compile surfaces as a device validation
+   * error instead of an exception. The caller keeps ownership of the device.
+   */
+  static createSync(options: { device: GPUDevice }): ContrastiveLoss {
+    const device = options.device;
+    const pipelines = {} as Record<KernelName, GPUComputePipeline>;
+    for (const [key, spec] of Object.entries(KERNELS) as [KernelName, (typeof KERNELS)[KernelName]][]) {
+      const module = device.createShaderModule({ label: spec.name, code: spec.source });
+      const layout = device.createBindGroupLayout({
+        label: spec.name,
+        entries: spec.bindings.map((type, binding) => ({ binding, visibility: 0x4, buffer: { type } })),
+      });
+      pipelines[key] = device.createComputePipeline({
+        label: spec.name,
+        layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: 'main' },
+      });
+    }
+    return new ContrastiveLoss(device, pipelines, false);
+  }
+
   /** Bytes of GPU buffers the dispatcher holds now (workspace, constants, outputs it still owns). */
   get currentBytes(): number {
     return this.buffers.currentBytes;
@@ -215,10 +239,11 @@ export class ContrastiveLoss {
     const tileParams = this.constant('tile', packTileParams(n, d4, opts), UNIFORM);
     const finalParams = this.constant('final', packFinalParams(n, opts), UNIFORM);
     const rowGrid: [number, number] = [slice, Math.ceil(rows / slice)];
+    const pairGrid: [number, number] = [Math.min(n, slice), Math.ceil(n / slice)];
 
     const pass = encoder.beginComputePass({ label: `webgpu-contrastive ${opts.loss}` });
-    this.dispatch(pass, 'normalizeRows', [normParams, args.z1, args.z2, ws.U, ws.norms], rowGrid);
-    this.dispatch(pass, 'anchorStats', [tileParams, ws.U, ws.lse, ws.lse2, ws.cosPos], [Math.ceil(rows / TILES.statsRows), 1]);
+    this.dispatch(pass, 'normalizeRows', [normParams, args.z1, args.z2, ws.U, ws.norms, ws.cosPos], pairGrid);
+    this.dispatch(pass, 'anchorStats', [tileParams, ws.U, ws.lse, ws.lse2], [Math.ceil(rows / TILES.statsRows), 1]);
     this.dispatch(
       pass,
       'lossFinalize',
@@ -402,7 +427,7 @@ function checkBuffer(name: string, buf: GPUBuffer, bytes: number, usage: number)
   if ((buf.usage & usage) !== usage) throw new RangeError(`${name} lacks usage STORAGE (usage flags ${buf.usage})`);
 }
 
-function packTileParams(n: number, d4: number, o: ResolvedLossOptions): Uint32Array {
+export function packTileParams(n: number, d4: number, o: ResolvedLossOptions): Uint32Array {
   const b = new ArrayBuffer(32);
   const u = new Uint32Array(b);
   const f = new Float32Array(b);
@@ -412,11 +437,10 @@ function packTileParams(n: number, d4: number, o: ResolvedLossOptions): Uint32Ar
   u[3] = o.loss === 'dualtemp' ? 1 : 0;
   f[4] = 1 / o.temperature;
   f[5] = 1 / (o.temperature * o.dtM);
-  u[6] = TILES.gradVec4Cols;
   return u;
 }
 
-function packFinalParams(n: number, o: ResolvedLossOptions): Uint32Array {
+export function packFinalParams(n: number, o: ResolvedLossOptions): Uint32Array {
   const b = new ArrayBuffer(32);
   const u = new Uint32Array(b);
   const f = new Float32Array(b);

@@ -25,8 +25,8 @@ const W = 'storage' as const;
 
 /** Every kernel of the fused path, in the order they run. */
 export const KERNELS = {
-  normalizeRows: { name: 'normalize_rows', source: normalizeRows, bindings: [U, R, R, W, W] },
-  anchorStats: { name: 'anchor_stats', source: similarityTile + anchorStats, bindings: [U, R, W, W, W] },
+  normalizeRows: { name: 'normalize_rows', source: normalizeRows, bindings: [U, R, R, W, W, W] },
+  anchorStats: { name: 'anchor_stats', source: similarityTile + anchorStats, bindings: [U, R, W, W] },
   lossFinalize: { name: 'loss_finalize', source: lossFinalize, bindings: [U, R, R, R, R, W, W, W, W] },
   gradRows: { name: 'grad_rows', source: similarityTile + gradRows, bindings: [U, R, R, R, R, W] },
   normalizeBackward: { name: 'normalize_backward', source: normalizeBackward, bindings: [U, R, R, R, W, W] },
@@ -40,7 +40,7 @@ export const TILES = {
   /** anchor_stats.wgsl: anchor rows per workgroup. */
   statsRows: 64,
   /** grad_rows.wgsl: gradient rows per workgroup. */
-  gradRows: 32,
+  gradRows: 64,
   /** grad_rows.wgsl: vec4 gradient columns per workgroup (16·DV). */
   gradVec4Cols: 32,
   /** normalize_rows / normalize_backward: one workgroup per row, sliced along y past this many. */

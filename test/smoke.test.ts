@@ -27,12 +27,12 @@ describe('browser smoke', () => {
     expect(report.limits.maxComputeWorkgroupStorageSize).toBeGreaterThanOrEqual(16384);
   });
 
-  it('runs kernels/normalize_rows.wgsl and every element matches', async () => {
+  it('runs kernels/normalize_rows.wgsl and every element of U, norms and cos_pos matches', async () => {
     for (const [n, d] of [[3, 5], [17, 64], [2, 1]] as const) {
       const z1 = gaussian(n * d);
       const z2 = gaussian(n * d);
       z2.fill(0, 0, d); // a zero row: divisor clamps at 1e-12, result stays 0
-      const { U, norms } = await page.call('runNormalizeRows', z1, z2, n, d);
+      const { U, norms, cosPos } = await page.call('runNormalizeRows', z1, z2, n, d);
       const d4 = Math.ceil(d / 4);
       for (let row = 0; row < 2 * n; row++) {
         const z = row < n ? z1.subarray(row * d, row * d + d) : z2.subarray((row - n) * d, (row - n) * d + d);
@@ -42,6 +42,14 @@ describe('browser smoke', () => {
           const want = c < d ? z[c]! / Math.max(norm, 1e-12) : 0;
           const got = U[row * 4 * d4 + c]!;
           if (!(Math.abs(got - want) <= 1e-6)) throw new Error(`U[${row}][${c}] = ${got}, expected ${want}`);
+        }
+      }
+      for (let i = 0; i < n; i++) {
+        const a = z1.subarray(i * d, i * d + d);
+        const b = z2.subarray(i * d, i * d + d);
+        const want = a.reduce((s, v, k) => s + v * b[k]!, 0) / Math.max(Math.hypot(...a), 1e-12) / Math.max(Math.hypot(...b), 1e-12);
+        for (const row of [i, i + n]) {
+          if (!(Math.abs(cosPos[row]! - want) <= 1e-6)) throw new Error(`cos_pos[${row}] = ${cosPos[row]}, expected ${want}`);
         }
       }
     }

@@ -43,8 +43,8 @@ export async function adapterReport(): Promise<AdapterReport> {
   };
 }
 
-/** Run kernels/normalize_rows.wgsl directly on (z1, z2); return U (2N×D4·4) and the row norms. */
-export async function runNormalizeRows(z1: Float32Array, z2: Float32Array, n: number, d: number): Promise<{ U: Float32Array; norms: Float32Array }> {
+/** Run kernels/normalize_rows.wgsl directly on (z1, z2); return U (2N×D4·4), the row norms and the positive cosines. */
+export async function runNormalizeRows(z1: Float32Array, z2: Float32Array, n: number, d: number): Promise<{ U: Float32Array; norms: Float32Array; cosPos: Float32Array }> {
   const device = await pageDevice();
   const d4 = Math.ceil(d / 4);
   const spec = KERNELS.normalizeRows;
@@ -53,8 +53,8 @@ export async function runNormalizeRows(z1: Float32Array, z2: Float32Array, n: nu
     compute: { module: device.createShaderModule({ code: spec.source }), entryPoint: 'main' },
   });
   const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(params, 0, new Uint32Array([n, d, d4, 2 * n]));
-  const bufs = [upload(device, z1), upload(device, z2), poisoned(device, 2 * n * d4 * 4), poisoned(device, 2 * n)];
+  device.queue.writeBuffer(params, 0, new Uint32Array([n, d, d4, n]));
+  const bufs = [upload(device, z1), upload(device, z2), poisoned(device, 2 * n * d4 * 4), poisoned(device, 2 * n), poisoned(device, 2 * n)];
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipeline);
@@ -65,10 +65,10 @@ export async function runNormalizeRows(z1: Float32Array, z2: Float32Array, n: nu
       entries: [params, ...bufs].map((buffer, binding) => ({ binding, resource: { buffer } })),
     }),
   );
-  pass.dispatchWorkgroups(2 * n, 1);
+  pass.dispatchWorkgroups(n, 1);
   pass.end();
   device.queue.submit([encoder.finish()]);
-  const [U, norms] = await readBack(device, bufs.slice(2));
+  const [U, norms, cosPos] = await readBack(device, bufs.slice(2));
   for (const b of [params, ...bufs]) b.destroy();
-  return { U: U!, norms: norms! };
+  return { U: U!, norms: norms!, cosPos: cosPos! };
 }
