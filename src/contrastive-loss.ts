@@ -117,29 +117,33 @@ export class ContrastiveLoss {
     let device = options.device;
     const ownsDevice = !device;
     if (!device) device = await requestDevice();
-    const pipelines = {} as Record<KernelName, GPUComputePipeline>;
-    for (const [key, spec] of Object.entries(KERNELS) as [KernelName, (typeof KERNELS)[KernelName]][]) {
-      const module = device.createShaderModule({ label: spec.name, code: spec.source });
-      const layout = device.createBindGroupLayout({
-        label: spec.name,
-        entries: spec.bindings.map((type, binding) => ({
-          binding,
-          visibility: 0x4, // GPUShaderStage.COMPUTE
-          buffer: { type },
-        })),
-      });
-      try {
-        pipelines[key] = await device.createComputePipelineAsync({
+    // Compiled concurrently: on a software adapter each kernel takes seconds.
+    const entries = await Promise.all(
+      (Object.entries(KERNELS) as [KernelName, (typeof KERNELS)[KernelName]][]).map(async ([key, spec]) => {
+        const module = device.createShaderModule({ label: spec.name, code: spec.source });
+        const layout = device.createBindGroupLayout({
           label: spec.name,
-          layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-          compute: { module, entryPoint: 'main' },
+          entries: spec.bindings.map((type, binding) => ({
+            binding,
+            visibility: 0x4, // GPUShaderStage.COMPUTE
+            buffer: { type },
+          })),
         });
-      } catch (e) {
-        const info = await module.getCompilationInfo();
-        const msgs = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
-        throw new Error(`kernel ${spec.name} failed to compile: ${(e as Error).message}\n${msgs}`);
-      }
-    }
+        try {
+          const pipeline = await device.createComputePipelineAsync({
+            label: spec.name,
+            layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+            compute: { module, entryPoint: 'main' },
+          });
+          return [key, pipeline] as const;
+        } catch (e) {
+          const info = await module.getCompilationInfo();
+          const msgs = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
+          throw new Error(`kernel ${spec.name} failed to compile: ${(e as Error).message}\n${msgs}`);
+        }
+      }),
+    );
+    const pipelines = Object.fromEntries(entries) as Record<KernelName, GPUComputePipeline>;
     return new ContrastiveLoss(device, pipelines, ownsDevice);
   }
 

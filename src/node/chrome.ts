@@ -3,7 +3,7 @@
  * harness, the CLI, `npm start` and the benchmarks, so they all run on the same flags.
  */
 import { existsSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
@@ -50,13 +50,31 @@ export const WEBGPU_FLAGS: readonly string[] = [
   '--disable-dev-shm-usage',
 ];
 
-/** Launch headless Chromium with WebGPU flags and a fresh profile directory. */
+/** Launch headless Chromium with WebGPU flags and a fresh profile directory (removed when it closes). */
 export async function launchChrome(extraArgs: string[] = []): Promise<Browser> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'webgpu-contrastive-chrome-'));
-  return puppeteer.launch({
-    executablePath: findChrome(),
-    headless: true,
-    args: [...WEBGPU_FLAGS, `--user-data-dir=${userDataDir}`, ...extraArgs],
-    protocolTimeout: 30 * 60_000,
-  });
+  const removeProfile = () => {
+    try {
+      rmSync(userDataDir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // best effort: a leftover temporary profile is harmless
+    }
+  };
+  let browser: Browser;
+  try {
+    browser = await puppeteer.launch({
+      executablePath: findChrome(),
+      headless: true,
+      args: [...WEBGPU_FLAGS, `--user-data-dir=${userDataDir}`, ...extraArgs],
+      protocolTimeout: 30 * 60_000,
+    });
+  } catch (e) {
+    removeProfile();
+    throw e;
+  }
+  // Once Chromium has exited, nothing writes to its profile any more.
+  const child = browser.process();
+  if (child?.exitCode === null && child.signalCode === null) child.once('exit', removeProfile);
+  else if (child) removeProfile();
+  return browser;
 }
