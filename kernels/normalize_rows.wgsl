@@ -39,7 +39,9 @@ fn load4(view: u32, row: u32, k: u32) -> vec4<f32> {
   let c = 4u * k;
   let base = row * params.d + c;
   for (var j = 0u; j < 4u; j++) {
-    if (c + j < params.d) { v[j] = select(z1[base + j], z2[base + j], view == 1u); }
+    if (c + j < params.d) {
+      if (view == 0u) { v[j] = z1[base + j]; } else { v[j] = z2[base + j]; }
+    }
   }
   return v;
 }

@@ -41,7 +41,7 @@ export const TILES = {
   statsRows: 64,
   /** grad_rows.wgsl: gradient rows per workgroup. */
   gradRows: 64,
-  /** grad_rows.wgsl: vec4 gradient columns per workgroup (16·DV). */
+  /** grad_rows.wgsl: vec4 gradient columns per workgroup (COLS4). */
   gradVec4Cols: 32,
   /** normalize_rows / normalize_backward: one workgroup per row, sliced along y past this many. */
   rowsPerSlice: 32768,
