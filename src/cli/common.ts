@@ -30,8 +30,13 @@ export function cliPageEntry(ctx: CliContext): string {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** The parsed values of a strict, positional-free parse against `O`. */
+export type FlagValues<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>
+>['values'];
+
 /** Parse `argv` strictly against `options` (no positionals); unknown or malformed flags are usage errors. */
-export function parseFlags<O extends Options>(argv: string[], options: O) {
+export function parseFlags<O extends Options>(argv: string[], options: O): FlagValues<O> {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
