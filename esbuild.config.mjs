@@ -25,7 +25,9 @@ export async function buildDist() {
   await esbuild.build({
     ...shared,
     sourcemap: true,
-    entryPoints: ['src/index.ts', 'src/reference/index.ts'],
+    entryPoints: ['src/index.ts', 'src/reference/index.ts', 'src/tfjs/index.ts'],
+    // Optional peer dependencies: the user's own tfjs instance must be the one the op registers with.
+    external: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'],
     outdir: 'dist',
     outbase: 'src',
     platform: 'neutral',

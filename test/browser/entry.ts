@@ -4,6 +4,7 @@
 import { exposeToNode } from '../../src/browser/page-rpc.js';
 import { adapterReport, runNormalizeRows } from './smoke.js';
 import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceError, runFusedLoss } from './loss-runner.js';
+import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
 
 const pageFunctions = {
   adapterReport,
@@ -14,6 +15,10 @@ const pageFunctions = {
   fusedPeakBytes,
   destroyBehaviour,
   lostDeviceError,
+  tfjsOpCompare,
+  tfjsOpLeak,
+  tfjsTraining,
+  tfjsOnCpuError,
 };
 
 /** The functions the test page offers (typed calls from Node). */

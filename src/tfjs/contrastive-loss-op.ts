@@ -1,0 +1,210 @@
+/**
+ * The fused contrastive losses as a differentiable TensorFlow.js op on the `webgpu` backend.
+ *
+ * The op runs on the backend's own GPUDevice and never leaves the GPU:
+ *
+ * 1. Inputs. `tensor.dataToGPU()` gives a copy of each view in a buffer of tfjs's pool. tfjs
+ *    encodes that copy into its own command encoder and submits it right away, together with
+ *    every command it had batched before (the ones that computed z1 and z2). The op then flushes
+ *    tfjs's encoder once more (public `ensureCommandEncoderReady` / `endComputePassEncoder` /
+ *    `submitQueue`), so that nothing of tfjs's is left unsubmitted when the fused kernels go in.
+ * 2. The fused forward+backward is encoded into an encoder of ours and submitted on the same
+ *    `GPUQueue`: the queue runs submissions in order, so it sees finished inputs.
+ * 3. Outputs. The dispatcher writes loss and gradients into buffers it hands over to us;
+ *    `tf.tensor({buffer}, shape)` (no zeroCopy) copies each into a buffer of tfjs's pool, encoding
+ *    and submitting that copy after our submission. tfjs owns the copies (released when the
+ *    tensors are disposed); ours are destroyed right away (destroy waits for submitted work).
+ * 4. The dataToGPU tensor refs are disposed after our submission, so tfjs can only reuse their
+ *    buffers for work it submits later.
+ *
+ * Forward computes the loss and both gradients in one fused run (when gradients are being
+ * recorded); the gradient function multiplies the saved gradients by the upstream `dy` with a
+ * tfjs op, on the GPU. Nothing is ever mapped for reading.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { ContrastiveLoss, type LossOutputs } from '../contrastive-loss.js';
+import { resolveOptions, type LossOptions } from '../options.js';
+
+/**
+ * Options of {@link contrastiveLoss}: which loss, and its hyper-parameters. Anything left out
+ * takes the loss's default (MATH.md: τ = 0.5 for `ntxent`, 0.1 otherwise; σ = 0.5; m = 10;
+ * DCLW weights detached).
+ */
+export type ContrastiveLossOpOptions = LossOptions;
+
+/** One dispatcher per GPUDevice, shared by every call on that device. */
+const dispatchers = new WeakMap<GPUDevice, ContrastiveLoss>();
+
+/** The active backend if it is tfjs's `webgpu` backend; throws a clear error otherwise. */
+function activeWebGPUBackend(what: string): WebGPUBackend {
+  const name = tf.getBackend();
+  const backend = tf.backend() as Partial<WebGPUBackend> | undefined;
+  if (name !== 'webgpu' || !backend || !backend.device || typeof backend.readToGPU !== 'function') {
+    throw new Error(
+      `${what} needs the TensorFlow.js 'webgpu' backend (import '@tensorflow/tfjs-backend-webgpu' and ` +
+        `await tf.setBackend('webgpu')); the active backend is '${name ?? 'none'}'.`,
+    );
+  }
+  return backend as WebGPUBackend;
+}
+
+/**
+ * The fused-loss dispatcher running on the active `webgpu` backend's device (created on first
+ * use, then cached per device). Useful for memory accounting (`liveBufferCount`,
+ * `currentBytes`); the op owns it: do not destroy it, call {@link releaseContrastiveLoss}.
+ * Throws on any other backend.
+ */
+export function contrastiveLossDispatcher(): ContrastiveLoss {
+  const backend = activeWebGPUBackend('contrastiveLossDispatcher');
+  let cl = dispatchers.get(backend.device);
+  if (!cl) {
+    cl = ContrastiveLoss.createSync({ device: backend.device });
+    dispatchers.set(backend.device, cl);
+  }
+  return cl;
+}
+
+/**
+ * Compile the fused kernels for the active `webgpu` backend ahead of the first call, reporting
+ * a compile failure as an exception (optional: the op otherwise compiles them synchronously on
+ * first use). Resolves to the cached dispatcher.
+ */
+export async function prepareContrastiveLoss(): Promise<ContrastiveLoss> {
+  const backend = activeWebGPUBackend('prepareContrastiveLoss');
+  let cl = dispatchers.get(backend.device);
+  if (!cl) {
+    const created = await ContrastiveLoss.create({ device: backend.device });
+    cl = dispatchers.get(backend.device) ?? created;
+    if (cl !== created) created.destroy();
+    dispatchers.set(backend.device, cl);
+  }
+  return cl;
+}
+
+/**
+ * Destroy the cached dispatcher of the active `webgpu` backend's device (its workspace and
+ * constant buffers). The next call of the op creates a new one. No-op when there is none.
+ */
+export function releaseContrastiveLoss(): void {
+  const backend = activeWebGPUBackend('releaseContrastiveLoss');
+  const cl = dispatchers.get(backend.device);
+  if (cl) {
+    cl.destroy();
+    dispatchers.delete(backend.device);
+  }
+}
+
+/** Submit whatever tfjs has batched in its own command encoder (public backend methods). */
+function flushBackend(backend: WebGPUBackend): void {
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  backend.submitQueue();
+}
+
+/** Make sure a tensor's data lives on this backend's GPU (moving or uploading it if not). */
+function toThisGPU(backend: WebGPUBackend, t: tf.Tensor): void {
+  if (!backend.tensorMap.has(t.dataId)) tf.engine().moveData(backend, t.dataId);
+  backend.uploadToGPU(t.dataId);
+}
+
+function checkInputs(z1: tf.Tensor, z2: tf.Tensor): [number, number] {
+  if (!(z1 instanceof tf.Tensor) || !(z2 instanceof tf.Tensor)) throw new TypeError('contrastiveLoss: z1 and z2 must be tf.Tensors');
+  if (z1.rank !== 2 || z2.rank !== 2) {
+    throw new RangeError(`contrastiveLoss: z1 and z2 must be 2-D (N×D), got shapes [${z1.shape}] and [${z2.shape}]`);
+  }
+  if (z1.shape[0] !== z2.shape[0] || z1.shape[1] !== z2.shape[1]) {
+    throw new RangeError(`contrastiveLoss: z1 and z2 must have the same shape, got [${z1.shape}] and [${z2.shape}]`);
+  }
+  if (z1.dtype !== 'float32' || z2.dtype !== 'float32') {
+    throw new TypeError(`contrastiveLoss: z1 and z2 must be float32, got ${z1.dtype} and ${z2.dtype}`);
+  }
+  return [z1.shape[0]!, z1.shape[1]!];
+}
+
+/**
+ * Run the fused kernels on two views that live on the webgpu backend. Returns tfjs tensors (the
+ * loss scalar, and the N×D gradients when `backward`), owned by tfjs.
+ */
+function runFused(
+  backend: WebGPUBackend,
+  z1: tf.Tensor2D,
+  z2: tf.Tensor2D,
+  n: number,
+  d: number,
+  options: LossOptions,
+  backward: boolean,
+): { loss: tf.Scalar; gradZ1?: tf.Tensor2D; gradZ2?: tf.Tensor2D } {
+  const cl = contrastiveLossDispatcher();
+  toThisGPU(backend, z1);
+  toThisGPU(backend, z2);
+  // Copies into tfjs-pooled buffers; each call submits tfjs's pending commands with its copy.
+  const in1 = z1.dataToGPU();
+  const in2 = z2.dataToGPU();
+  let out: LossOutputs | undefined;
+  try {
+    if (!in1.buffer || !in2.buffer) throw new Error('contrastiveLoss: the webgpu backend returned no GPUBuffer for an input');
+    flushBackend(backend);
+    const encoder = backend.device.createCommandEncoder({ label: 'webgpu-contrastive tfjs op' });
+    out = cl.encode(encoder, { z1: in1.buffer, z2: in2.buffer, n, d, options, backward });
+    backend.device.queue.submit([encoder.finish()]);
+  } finally {
+    // After our submit: tfjs may reuse these buffers only for work it submits later.
+    in1.tensorRef.dispose();
+    in2.tensorRef.dispose();
+  }
+  try {
+    // Each tf.tensor({buffer}) copies into a tfjs-owned buffer and submits the copy (after ours).
+    const loss = tf.tensor({ buffer: out.loss }, [], 'float32') as tf.Scalar;
+    if (!backward) return { loss };
+    const gradZ1 = tf.tensor({ buffer: out.gradZ1! }, [n, d], 'float32') as tf.Tensor2D;
+    const gradZ2 = tf.tensor({ buffer: out.gradZ2! }, [n, d], 'float32') as tf.Tensor2D;
+    return { loss, gradZ1, gradZ2 };
+  } finally {
+    // Handed over by the dispatcher, so ours to destroy; the submitted copies still complete.
+    for (const b of Object.values(out)) (b as GPUBuffer).destroy();
+  }
+}
+
+/**
+ * A contrastive loss of two views `z1`, `z2` (each N×D float32, row i of both being two
+ * augmentations of sample i), computed by the fused WebGPU kernels on the TensorFlow.js
+ * `webgpu` backend. Returns the reported mean loss of MATH.md as a scalar.
+ *
+ * Differentiable with respect to both views (`tf.grad`, `tf.variableGrads`,
+ * `optimizer.minimize`): when gradients are being recorded, one fused run computes the loss
+ * and both gradients; the gradient function scales them by the upstream gradient on the GPU.
+ * Outside a gradient scope only the forward kernels run. Inputs and outputs stay on the GPU.
+ *
+ * @param z1 First view, N×D float32, N ≥ 2.
+ * @param z2 Second view, same shape.
+ * @param options The loss and its hyper-parameters ({@link ContrastiveLossOpOptions}).
+ * @throws Error when the active backend is not `webgpu`; RangeError/TypeError on bad shapes,
+ *   dtypes or options (before anything runs on the GPU).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import '@tensorflow/tfjs-backend-webgpu';
+ * import { contrastiveLoss } from 'webgpu-contrastive/tfjs';
+ * await tf.setBackend('webgpu');
+ * optimizer.minimize(() => contrastiveLoss(encode(view1), encode(view2), { loss: 'dcl' }));
+ * ```
+ */
+export function contrastiveLoss(z1: tf.Tensor2D, z2: tf.Tensor2D, options: ContrastiveLossOpOptions): tf.Scalar {
+  const backend = activeWebGPUBackend('contrastiveLoss');
+  const [n, d] = checkInputs(z1, z2);
+  resolveOptions(options);
+  if (n < 2) throw new RangeError(`contrastiveLoss: N must be ≥ 2 (no negatives with N = 1), got ${n}`);
+  // Only pay for the backward kernels when a gradient is being recorded.
+  const backward = tf.engine().isTapeOn();
+  const op = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    const r = runFused(backend, a, b, n, d, options, backward);
+    if (backward) save([r.gradZ1!, r.gradZ2!]);
+    return {
+      value: r.loss,
+      gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [tf.mul(dy, saved[0]!), tf.mul(dy, saved[1]!)],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(z1, z2) as tf.Scalar;
+}

@@ -1,0 +1,10 @@
+/**
+ * `webgpu-contrastive/tfjs`: the fused contrastive losses as a differentiable TensorFlow.js op
+ * on the `webgpu` backend (peer dependencies: `@tensorflow/tfjs-core`,
+ * `@tensorflow/tfjs-backend-webgpu`), and the same losses as plain tfjs ops (the baseline).
+ */
+export { contrastiveLoss, contrastiveLossDispatcher, prepareContrastiveLoss, releaseContrastiveLoss } from './contrastive-loss-op.js';
+export type { ContrastiveLossOpOptions } from './contrastive-loss-op.js';
+export { tfjsOpsLoss } from './ops-losses.js';
+export type { LossName, LossOptions } from '../options.js';
+export { LOSS_NAMES, DEFAULT_TEMPERATURE, DEFAULT_SIGMA, DEFAULT_DT_M } from '../options.js';
