@@ -191,13 +191,13 @@ describe.concurrent('webgpu-contrastive eval', () => {
       expect(typeof json.adapter.architecture).toBe('string');
       expect(typeof json.adapter.description).toBe('string');
 
-      for (const [file, want] of [
-        ['grad_z1.npy', ref.gradZ1],
-        ['grad_z2.npy', ref.gradZ2],
+      for (const [file, want, unprojected] of [
+        ['grad_z1.npy', ref.gradZ1, ref.unprojectedNorm.z1],
+        ['grad_z2.npy', ref.gradZ2, ref.unprojectedNorm.z2],
       ] as const) {
         const g = readNpy2D(join(r.out, file));
         expect([g.rows, g.cols, g.dtype]).toEqual([n, d, 'float32']);
-        const verdict = gradientError(g.data as Float32Array, want, d);
+        const verdict = gradientError(g.data as Float32Array, want, d, unprojected);
         expect(verdict.ok, `${r.name} ${file}: ${verdict.describe}`).toBe(true);
       }
     }

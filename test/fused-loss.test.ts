@@ -60,11 +60,11 @@ async function check(n: number, d: number, tau: number, options: LossOptions, ca
     const pe = perAnchorError(gpu.perAnchor[a]!, ref.perAnchor[a]!, tau, ref.dualFactors?.[a]);
     if (!pe.ok) expect.fail(`${where}: per-anchor ℓ[${a}] ${gpu.perAnchor[a]} vs ${ref.perAnchor[a]} (${pe.describe})`);
   }
-  for (const [name, got, want] of [
-    ['gradZ1', gpu.gradZ1, ref.gradZ1],
-    ['gradZ2', gpu.gradZ2, ref.gradZ2],
+  for (const [name, got, want, unprojected] of [
+    ['gradZ1', gpu.gradZ1, ref.gradZ1, ref.unprojectedNorm.z1],
+    ['gradZ2', gpu.gradZ2, ref.gradZ2, ref.unprojectedNorm.z2],
   ] as const) {
-    const ge = gradientError(got, want, d);
+    const ge = gradientError(got, want, d, unprojected);
     if (process.env.FUSED_LOG) console.log(`${where} ${name} ${ge.describe} |g_ref|=${Math.hypot(...want).toExponential(2)}`);
     expect(ge.ok, `${where}: ${name} ${ge.describe}`).toBe(true);
   }

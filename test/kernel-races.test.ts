@@ -89,11 +89,11 @@ describe('the fused kernels under the race detector', () => {
         expect(pe.ok, `${where}: perAnchor[${a}] ${got.perAnchor[a]} vs ${ref.perAnchor[a]} (${pe.describe})`).toBe(true);
       }
       const scale = c.gradScale ?? 1;
-      for (const [name, g, r] of [
-        ['gradZ1', got.gradZ1, ref.gradZ1],
-        ['gradZ2', got.gradZ2, ref.gradZ2],
+      for (const [name, g, r, unprojected] of [
+        ['gradZ1', got.gradZ1, ref.gradZ1, ref.unprojectedNorm.z1],
+        ['gradZ2', got.gradZ2, ref.gradZ2, ref.unprojectedNorm.z2],
       ] as const) {
-        const ge = gradientError(g, r.map((v) => v * scale), c.d);
+        const ge = gradientError(g, r.map((v) => v * scale), c.d, Math.abs(scale) * unprojected);
         expect(ge.ok, `${where}: ${name} (${ge.describe})`).toBe(true);
       }
     });
@@ -122,7 +122,7 @@ describe('a removed workgroupBarrier is reported', () => {
   });
 
   it('anchor_stats without the barrier between stash and merge_row: read-after-write on `merge_buf`', async () => {
-    const last = await withoutBarrier('anchorStats', 'stash(st, ty, tx);\n  workgroupBarrier();', 2, 3);
+    const last = await withoutBarrier('anchorStats', 'stash(lo, hi, ty, tx);\n  workgroupBarrier();', 2, 3);
     expect(last.races.length).toBeGreaterThan(0);
     expect(last.races.every((r) => r.bufferId === 'merge_buf')).toBe(true);
     console.log(`anchor_stats, barrier removed: ${last.races.length} races, e.g. ${last.races[0]!.message}`);

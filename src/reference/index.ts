@@ -7,7 +7,7 @@
 
 import { checkViews, resolveOptions, type LossOptions, type ResolvedLossOptions } from '../options.js';
 import { dualTempLoss, dualTempPerAnchor } from './dualtemp.js';
-import { normalizeRows, normalizeRowsBackward, type NormalizedRows } from './normalize.js';
+import { NORM_EPS, normalizeRows, normalizeRowsBackward, type NormalizedRows } from './normalize.js';
 import { mean } from './numerics.js';
 import { pairwiseLoss, pairwisePerAnchor } from './pairwise.js';
 
@@ -37,6 +37,12 @@ export interface ReferenceResult {
   gradZ1: Float64Array;
   /** `∂L/∂z2`, as {@link ReferenceResult.gradZ1}. */
   gradZ2: Float64Array;
+  /**
+   * `‖∂L/∂u_i / max(|z_i|, ε)‖₂` over the rows of each view: the size the input gradient would
+   * have without the projection onto the sphere's tangent. f32 rounding in that projection is
+   * relative to it, which matters when the exact gradient is 0 (D = 1: every row is ±1).
+   */
+  unprojectedNorm: { z1: number; z2: number };
   /** `dclw` only: the weights `w`, length N. */
   weights?: Float64Array;
   /**
@@ -65,7 +71,16 @@ function prepare(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: num
 /** Pull a stacked `∂L/∂U` (2N×D) back through the normalization and split it into the two views. */
 function gradientsOfInputs(gradU: Float64Array, normalized: NormalizedRows, n: number, d: number) {
   const gz = normalizeRowsBackward(gradU, normalized, 2 * n, d);
-  return { gradZ1: gz.slice(0, n * d), gradZ2: gz.slice(n * d) };
+  const unprojected = [0, 0];
+  for (let i = 0; i < 2 * n; i++) {
+    const inv = 1 / Math.max(normalized.norms[i]!, NORM_EPS);
+    for (let k = 0; k < d; k++) unprojected[i < n ? 0 : 1] += (gradU[i * d + k]! * inv) ** 2;
+  }
+  return {
+    gradZ1: gz.slice(0, n * d),
+    gradZ2: gz.slice(n * d),
+    unprojectedNorm: { z1: Math.sqrt(unprojected[0]!), z2: Math.sqrt(unprojected[1]!) },
+  };
 }
 
 /** Check that a frozen parameter vector (weights or factors) has the right length and finite entries. */
