@@ -1,0 +1,166 @@
+/**
+ * `npm run bench -- [flags]`: what to run. `--quick` is a small preset (about a minute on
+ * SwiftShader); any flag given explicitly overrides the preset.
+ */
+import { parseArgs } from 'node:util';
+import type { BenchLoss } from './types.js';
+
+const ALL_LOSSES: readonly BenchLoss[] = ['ntxent', 'dcl', 'dclw', 'flatnce', 'dualtemp'];
+const ALL_PATHS = ['fused', 'tfjs', 'matmul'] as const;
+/** A path to time: the fused loss, the tfjs-ops loss, and tfjs's bare matMul ceiling. */
+export type PathFlag = (typeof ALL_PATHS)[number];
+
+/** Everything the driver needs. */
+export interface BenchConfig {
+  quick: boolean;
+  losses: BenchLoss[];
+  paths: PathFlag[];
+  /** Batch sizes of the N sweep, at D = {@link BenchConfig.d}. */
+  ns: number[];
+  d: number;
+  /** Widths of the D sweep, at N = {@link BenchConfig.dSweepN}. */
+  dSweep: number[];
+  dSweepN: number;
+  warmup: number;
+  repeats: number;
+  slowMs: number;
+  slowRepeats: number;
+  checkN: number;
+  checkD: number;
+  probe: boolean;
+  probeLosses: BenchLoss[];
+  probeD: number;
+  probeStart: number;
+  probeBudgetS: number;
+  /** Budget of the fused path's probe runs (seconds); --probe-budget-fused, else probeBudgetS. */
+  probeBudgetFusedS: number;
+  probeMaxN: number;
+  fmaWorkgroups: number;
+  fmaTargetMs: number;
+  outDir: string;
+  seed: number;
+}
+
+export const USAGE = `npm run bench -- [flags]
+
+Times, in one headless Chromium on one WebGPU adapter: the fused forward+backward of each loss,
+the same loss as tfjs ops under tf.valueAndGrads, tfjs's bare matMul(U, Uᵀ), and the adapter's
+FMA peak. Writes bench/results/<adapter>.json and .png (<adapter>-quick.* with --quick).
+
+  --quick                 small preset: dcl only; N 256,512 at D 128; no D sweep; no probe
+  --loss LIST             losses, comma-separated, or all (default all)
+  --paths LIST            fused,tfjs,matmul (default all three)
+  --n LIST                N sweep (default 256,512,1024,2048)
+  --d NUM                 D of the N sweep (default 128)
+  --d-sweep LIST          D sweep, or none (default 64,256)
+  --d-sweep-n NUM         N of the D sweep (default 1024)
+  --warmup NUM            untimed runs per case (default 1)
+  --repeats NUM           timed runs per case (default 5)
+  --slow-ms NUM           a case whose first run takes longer than this ...
+  --slow-repeats NUM      ... gets this many timed runs instead (defaults 5000, 3)
+  --check-n NUM, --check-d NUM   shape of the reference check (default 64, 32)
+  --probe / --no-probe    max-batch probe (default on; off with --quick)
+  --probe-loss LIST       losses to probe (default dcl)
+  --probe-d NUM           D of the probe (default 128)
+  --probe-start NUM       first N of the probe, doubled until it fails (default 1024)
+  --probe-budget SEC      time budget of one probe run (default 60)
+  --probe-budget-fused SEC   the fused path's budget, when it should go further (default: --probe-budget)
+  --probe-max-n NUM       stop doubling past this N (default 1048576)
+  --fma-workgroups NUM    workgroups of the FMA microkernel (default 4096)
+  --fma-target-ms NUM     run it until one dispatch takes this long (default 200; 50 with --quick)
+  --out DIR               results directory (default bench/results)
+  --seed NUM              input seed (default 1)
+  --help`;
+
+function list(text: string, flag: string): string[] {
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!items.length) throw new Error(`${flag} needs at least one value`);
+  return items;
+}
+
+function int(text: string, flag: string, min = 1): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) throw new Error(`${flag} must be an integer ≥ ${min}, got '${text}'`);
+  return v;
+}
+
+function ints(text: string, flag: string, min = 1): number[] {
+  return list(text, flag).map((t) => int(t, flag, min));
+}
+
+function losses(text: string, flag: string): BenchLoss[] {
+  if (text === 'all') return [...ALL_LOSSES];
+  return list(text, flag).map((l) => {
+    if (!(ALL_LOSSES as readonly string[]).includes(l)) throw new Error(`${flag}: unknown loss '${l}' (one of ${ALL_LOSSES.join(', ')})`);
+    return l as BenchLoss;
+  });
+}
+
+/** Parse the command line; throws with a one-line message on a bad flag. Null means --help. */
+export function parseBenchArgs(argv: string[]): BenchConfig | null {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      quick: { type: 'boolean' },
+      loss: { type: 'string' },
+      paths: { type: 'string' },
+      n: { type: 'string' },
+      d: { type: 'string' },
+      'd-sweep': { type: 'string' },
+      'd-sweep-n': { type: 'string' },
+      warmup: { type: 'string' },
+      repeats: { type: 'string' },
+      'slow-ms': { type: 'string' },
+      'slow-repeats': { type: 'string' },
+      'check-n': { type: 'string' },
+      'check-d': { type: 'string' },
+      probe: { type: 'boolean' },
+      'no-probe': { type: 'boolean' },
+      'probe-loss': { type: 'string' },
+      'probe-d': { type: 'string' },
+      'probe-start': { type: 'string' },
+      'probe-budget': { type: 'string' },
+      'probe-budget-fused': { type: 'string' },
+      'probe-max-n': { type: 'string' },
+      'fma-workgroups': { type: 'string' },
+      'fma-target-ms': { type: 'string' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (v.help) return null;
+  const quick = v.quick ?? false;
+  const paths = v.paths === undefined ? [...ALL_PATHS] : list(v.paths, '--paths');
+  for (const p of paths) if (!(ALL_PATHS as readonly string[]).includes(p)) throw new Error(`--paths: unknown path '${p}' (one of ${ALL_PATHS.join(', ')})`);
+  return {
+    quick,
+    losses: v.loss !== undefined ? losses(v.loss, '--loss') : quick ? ['dcl'] : [...ALL_LOSSES],
+    paths: paths as PathFlag[],
+    ns: v.n !== undefined ? ints(v.n, '--n', 2) : quick ? [256, 512] : [256, 512, 1024, 2048],
+    d: v.d !== undefined ? int(v.d, '--d') : 128,
+    dSweep: v['d-sweep'] === 'none' ? [] : v['d-sweep'] !== undefined ? ints(v['d-sweep'], '--d-sweep') : quick ? [] : [64, 256],
+    dSweepN: v['d-sweep-n'] !== undefined ? int(v['d-sweep-n'], '--d-sweep-n', 2) : 1024,
+    warmup: v.warmup !== undefined ? int(v.warmup, '--warmup', 0) : 1,
+    repeats: v.repeats !== undefined ? int(v.repeats, '--repeats') : 5,
+    slowMs: v['slow-ms'] !== undefined ? int(v['slow-ms'], '--slow-ms', 0) : 5000,
+    slowRepeats: v['slow-repeats'] !== undefined ? int(v['slow-repeats'], '--slow-repeats') : 3,
+    checkN: v['check-n'] !== undefined ? int(v['check-n'], '--check-n', 2) : 64,
+    checkD: v['check-d'] !== undefined ? int(v['check-d'], '--check-d') : 32,
+    probe: v['no-probe'] ? false : (v.probe ?? !quick),
+    probeLosses: v['probe-loss'] !== undefined ? losses(v['probe-loss'], '--probe-loss') : ['dcl'],
+    probeD: v['probe-d'] !== undefined ? int(v['probe-d'], '--probe-d') : 128,
+    probeStart: v['probe-start'] !== undefined ? int(v['probe-start'], '--probe-start', 2) : 1024,
+    probeBudgetS: v['probe-budget'] !== undefined ? int(v['probe-budget'], '--probe-budget') : 60,
+    probeBudgetFusedS:
+      v['probe-budget-fused'] !== undefined ? int(v['probe-budget-fused'], '--probe-budget-fused')
+      : v['probe-budget'] !== undefined ? int(v['probe-budget'], '--probe-budget') : 60,
+    probeMaxN: v['probe-max-n'] !== undefined ? int(v['probe-max-n'], '--probe-max-n', 2) : 1 << 20,
+    fmaWorkgroups: v['fma-workgroups'] !== undefined ? int(v['fma-workgroups'], '--fma-workgroups') : 4096,
+    fmaTargetMs: v['fma-target-ms'] !== undefined ? int(v['fma-target-ms'], '--fma-target-ms') : quick ? 50 : 200,
+    outDir: v.out ?? 'bench/results',
+    seed: v.seed !== undefined ? int(v.seed, '--seed', 0) : 1,
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * `npm run bench`: the driver. Opens one headless Chromium, checks both loss paths against the
+ * CPU reference, measures the adapter's FMA peak, times every (loss, N, D, path) case, probes the
+ * largest batch, then prints the tables and writes bench/results/<adapter-slug>.{json,png}.
+ * Progress goes to stderr, the tables to stdout.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkAgainstReference } from './check.js';
+import { timeVsNChart } from './chart-series.js';
+import { USAGE, parseBenchArgs, type BenchConfig } from './cli.js';
+import { probeMaxBatch } from './probe.js';
+import { adapterSlug, formatChecks, formatFma, formatMaxBatch, formatRows, rowFlops, writeResults } from './report.js';
+import { openBenchSession, type BenchSession } from './session.js';
+import { summarize } from './stats.js';
+import type { BenchLoss, BenchPath, CaseSpec, CaseTiming, CheckRow, FmaPeak, ResultRow, ResultsFile } from './types.js';
+
+const t0 = Date.now();
+const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
+
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0]!.trim() || 'error';
+}
+
+/** The (N, D) cases: the N sweep at D, then the D sweep at dSweepN, without repeats. */
+function shapes(cfg: BenchConfig): [number, number][] {
+  const all: [number, number][] = [...cfg.ns.map((n) => [n, cfg.d] as [number, number]), ...cfg.dSweep.map((d) => [cfg.dSweepN, d] as [number, number])];
+  return all.filter(([n, d], i) => all.findIndex(([n2, d2]) => n2 === n && d2 === d) === i);
+}
+
+/** A results row from one case's timings. */
+function toRow(loss: ResultRow['loss'], path: BenchPath, n: number, d: number, t: CaseTiming): ResultRow {
+  const s = summarize(t.wallMs);
+  return {
+    loss,
+    n,
+    d,
+    path,
+    median_ms: s.median,
+    min_ms: s.min,
+    max_ms: s.max,
+    runs: t.wallMs.length,
+    gpu_ms: t.gpuMs,
+    gflops: rowFlops(loss, n, d) / (s.median * 1e6),
+    peak_bytes: t.peakBytes,
+    ...(t.peakBytesDispatcher !== undefined ? { peak_bytes_dispatcher: t.peakBytesDispatcher } : {}),
+    ...(t.poolBytes !== undefined ? { pool_bytes: t.poolBytes } : {}),
+  };
+}
+
+async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
+  const started = Date.now();
+  log(`losses ${cfg.losses.join(',')}; paths ${cfg.paths.join(',')}; N ${cfg.ns.join(',')} at D ${cfg.d}` +
+    (cfg.dSweep.length ? `; D ${cfg.dSweep.join(',')} at N ${cfg.dSweepN}` : '') +
+    `; warmup ${cfg.warmup}, repeats ${cfg.repeats} (${cfg.slowRepeats} when a run takes > ${cfg.slowMs} ms); probe ${cfg.probe ? 'on' : 'off'}`);
+  log('bundling the page and starting Chromium ...');
+  const session: BenchSession = await openBenchSession('bench/page/entry.ts', log);
+  try {
+    const page = session.main;
+    const adapter = await page.call('adapterSummary');
+    const slug = adapterSlug(adapter);
+    // A --quick run must not overwrite the full results of the same adapter.
+    const stem = cfg.quick ? `${slug}-quick` : slug;
+    log(`adapter: ${adapter.vendor} / ${adapter.architecture} / ${adapter.description}; timestamp-query ${adapter.timestampQuery ? 'yes' : 'no'}; ${session.version}`);
+
+    // The ceiling.
+    let fma: FmaPeak | null = null;
+    let fmaError: string | undefined;
+    try {
+      log('FMA peak ...');
+      fma = await page.call('fmaPeak', cfg.fmaWorkgroups, cfg.fmaTargetMs);
+      log(formatFma(fma));
+    } catch (e) {
+      fmaError = oneLine(e);
+      log(`FMA peak failed: ${fmaError}`);
+    }
+
+    // Correctness first.
+    let checks: CheckRow[] = [];
+    if (cfg.paths.includes('fused') || cfg.paths.includes('tfjs')) {
+      log(`checking fused and tfjs against the float64 reference at N=${cfg.checkN} D=${cfg.checkD} ...`);
+      checks = await checkAgainstReference(page, cfg.losses, cfg.checkN, cfg.checkD, cfg.seed + 1000);
+      for (const c of checks.filter((c) => !c.ok)) log(`CHECK FAILED: ${c.path} ${c.loss} (loss rel ${c.loss_rel_err.toExponential(2)}, grad rel L2 ${c.grad_rel_l2.toExponential(2)}); not timed`);
+    }
+    const passed = (loss: BenchLoss, path: 'fused' | 'tfjs') => checks.some((c) => c.loss === loss && c.path === path && c.ok);
+
+    // The timed cases.
+    const rows: ResultRow[] = [];
+    const errors: ResultsFile['errors'] = [];
+    const timeCase = async (loss: ResultRow['loss'], path: BenchPath, spec: CaseSpec) => {
+      const what = `${path} ${loss} N=${spec.n} D=${spec.d}`;
+      try {
+        const t =
+          path === 'fused'
+            ? await page.call('timeFused', loss as BenchLoss, spec)
+            : path === 'tfjs'
+              ? await page.call('timeTfjs', loss as BenchLoss, spec)
+              : await page.call('timeMatmul', spec);
+        const row = toRow(loss, path, spec.n, spec.d, t);
+        rows.push(row);
+        log(`${what}: median ${row.median_ms.toFixed(2)} ms [${row.min_ms.toFixed(2)}, ${row.max_ms.toFixed(2)}] over ${row.runs}; GPU ${row.gpu_ms === null ? '-' : row.gpu_ms.toFixed(2)} ms; ${row.gflops.toFixed(2)} GFLOP/s; peak ${(row.peak_bytes / 2 ** 20).toFixed(1)} MiB`);
+      } catch (e) {
+        errors.push({ loss, n: spec.n, d: spec.d, path, error: oneLine(e) });
+        log(`${what}: FAILED ${oneLine(e)}`);
+      }
+    };
+    for (const [n, d] of shapes(cfg)) {
+      const spec: CaseSpec = { n, d, warmup: cfg.warmup, repeats: cfg.repeats, slowMs: cfg.slowMs, slowRepeats: cfg.slowRepeats, seed: cfg.seed };
+      if (cfg.paths.includes('matmul')) await timeCase('matmul', 'tfjs-matmul', spec);
+      for (const loss of cfg.losses) {
+        if (cfg.paths.includes('fused') && passed(loss, 'fused')) await timeCase(loss, 'fused', spec);
+        if (cfg.paths.includes('tfjs') && passed(loss, 'tfjs')) await timeCase(loss, 'tfjs', spec);
+      }
+    }
+
+    const results: ResultsFile = {
+      adapter: { ...adapter, slug },
+      date: new Date().toISOString(),
+      browser: session.version,
+      argv,
+      fma_gflops: fma ? fma.gflops : null,
+      fma,
+      checks,
+      rows,
+      max_batch: [],
+      errors,
+    };
+    let jsonPath = writeResults(cfg.outDir, stem, results);
+
+    // The chart, drawn in the same page before the probe can disturb the GPU process.
+    if (rows.some((r) => r.d === cfg.d)) {
+      try {
+        const url = await page.call('renderChart', timeVsNChart(rows, cfg.d, adapter));
+        const png = join(cfg.outDir, `${stem}.png`);
+        writeFileSync(png, Buffer.from(url.replace(/^data:image\/png;base64,/, ''), 'base64'));
+        log(`chart: ${png}`);
+      } catch (e) {
+        log(`chart failed: ${oneLine(e)}`);
+      }
+    }
+
+    if (cfg.probe) {
+      results.max_batch = await probeMaxBatch(session, cfg, log);
+      jsonPath = writeResults(cfg.outDir, stem, results);
+    }
+
+    const out: string[] = [];
+    out.push(`adapter: ${adapter.description || adapter.vendor} (${adapter.vendor}/${adapter.architecture}); ${session.version}; one device shared by all paths (tfjs-backend-webgpu's)`);
+    out.push(formatFma(fma, fmaError));
+    if (checks.length) out.push('', `reference check (loss rel ≤ 1e-4, grad rel L2 ≤ 1e-3):`, formatChecks(checks));
+    out.push('', `fwd+bwd timings (GFLOP/s counts 6·(2N)²·D; matMul rows 2·(2N)²·D):`, rows.length ? formatRows(rows) : '(no rows)');
+    if (errors.length) out.push('', 'failed cases:', ...errors.map((e) => `  ${e.path} ${e.loss} N=${e.n} D=${e.d}: ${e.error}`));
+    if (results.max_batch.length) out.push('', 'max batch:', formatMaxBatch(results.max_batch));
+    out.push('', `results: ${jsonPath}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    process.stdout.write(`${out.join('\n')}\n`);
+  } finally {
+    await session.close();
+  }
+}
+
+/** Entry point: parse flags, run, set the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  let cfg: BenchConfig | null;
+  try {
+    cfg = parseBenchArgs(argv);
+  } catch (e) {
+    process.stderr.write(`bench: ${oneLine(e)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (!cfg) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    await run(cfg, argv);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The fused path, timed: ContrastiveLoss.encode (forward + backward) on the shared device with
+ * inputs already resident, then the loss scalar read back with mapAsync.
+ */
+import { PassTimer } from './gpu-timer.js';
+import { withErrorScopes } from './error-scope.js';
+import { assertAlive, benchContext } from './context.js';
+import { repeatCase } from './repeat.js';
+import { benchViews } from '../random.js';
+import { summarize } from '../stats.js';
+import type { BenchLoss, CaseSpec, CaseTiming } from '../types.js';
+
+const STORAGE_IO = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** The buffers the bench itself owns for one fused case. */
+class FusedIo {
+  readonly z1: GPUBuffer;
+  readonly z2: GPUBuffer;
+  readonly outputs: { loss: GPUBuffer; perAnchor: GPUBuffer; gradZ1: GPUBuffer; gradZ2: GPUBuffer };
+  readonly staging: GPUBuffer;
+
+  constructor(device: GPUDevice, n: number, d: number, seed: number) {
+    const { z1, z2 } = benchViews(n, d, seed);
+    const make = (size: number, usage = STORAGE_IO) => device.createBuffer({ size: Math.max(4, size), usage });
+    this.z1 = make(z1.byteLength);
+    this.z2 = make(z2.byteLength);
+    device.queue.writeBuffer(this.z1, 0, z1 as Float32Array<ArrayBuffer>);
+    device.queue.writeBuffer(this.z2, 0, z2 as Float32Array<ArrayBuffer>);
+    this.outputs = { loss: make(4), perAnchor: make(2 * n * 4), gradZ1: make(n * d * 4), gradZ2: make(n * d * 4) };
+    this.staging = make(4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+  }
+
+  /** Bytes of every buffer here. */
+  get bytes(): number {
+    return [this.z1, this.z2, this.staging, ...Object.values(this.outputs)].reduce((s, b) => s + b.size, 0);
+  }
+
+  destroy(): void {
+    for (const b of [this.z1, this.z2, this.staging, ...Object.values(this.outputs)]) b.destroy();
+  }
+}
+
+/** One fused forward+backward: encode, submit, read the loss back. */
+async function fusedRun(loss: BenchLoss, n: number, d: number, io: FusedIo, timer: PassTimer | null) {
+  const { device, fused } = await benchContext();
+  const t0 = performance.now();
+  const encoder = device.createCommandEncoder();
+  timer?.begin(encoder);
+  fused.encode(encoder, { z1: io.z1, z2: io.z2, n, d, options: { loss }, backward: true, outputs: io.outputs });
+  timer?.end(encoder);
+  encoder.copyBufferToBuffer(io.outputs.loss, 0, io.staging, 0, 4);
+  device.queue.submit([encoder.finish()]);
+  await io.staging.mapAsync(GPUMapMode.READ);
+  const value = new Float32Array(io.staging.getMappedRange())[0]!;
+  io.staging.unmap();
+  const wallMs = performance.now() - t0;
+  const gpuMs = timer ? await timer.read() : null;
+  return { wallMs, gpuMs, value };
+}
+
+/** Time the fused path for one loss and shape. */
+export async function timeFused(loss: BenchLoss, spec: CaseSpec): Promise<CaseTiming> {
+  const ctx = await benchContext();
+  assertAlive(ctx);
+  const { n, d } = spec;
+  const io = new FusedIo(ctx.device, n, d, spec.seed);
+  const timer = ctx.timestamps ? new PassTimer(ctx.device) : null;
+  try {
+    const r = await withErrorScopes(ctx.device, `fused ${loss} N=${n} D=${d}`, () =>
+      repeatCase(spec, () => fusedRun(loss, n, d, io, timer), () => ctx.fused.resetPeakBytes()),
+    );
+    assertAlive(ctx);
+    const dispatcher = ctx.fused.peakBytes;
+    return {
+      wallMs: r.wallMs,
+      gpuMs: r.gpuMs.length ? summarize(r.gpuMs).median : null,
+      peakBytes: dispatcher + io.bytes + (timer ? PassTimer.BYTES : 0),
+      peakBytesDispatcher: dispatcher,
+      value: r.value,
+    };
+  } finally {
+    io.destroy();
+    timer?.destroy();
+  }
+}
+
+/** One untimed-setup, single fused run at (N, D) for the max-batch probe: seconds, or a throw. */
+export async function probeFused(loss: BenchLoss, n: number, d: number, seed: number): Promise<number> {
+  const ctx = await benchContext();
+  assertAlive(ctx);
+  return withErrorScopes(ctx.device, `fused ${loss} N=${n} D=${d}`, async () => {
+    const io = new FusedIo(ctx.device, n, d, seed);
+    try {
+      const t0 = performance.now();
+      const r = await fusedRun(loss, n, d, io, null);
+      assertAlive(ctx);
+      if (!Number.isFinite(r.value)) throw new Error(`the loss read back is ${r.value}`);
+      return (performance.now() - t0) / 1000;
+    } finally {
+      io.destroy();
+    }
+  });
+}

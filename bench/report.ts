@@ -1,0 +1,65 @@
+/** The results on stdout (tables) and on disk (bench/results/<adapter-slug>.json). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AdapterSummary, CheckRow, FmaPeak, MaxBatchRow, ResultRow, ResultsFile } from './types.js';
+
+/** A file-name-safe name for the adapter: vendor-architecture-description, lowercase. */
+export function adapterSlug(a: AdapterSummary): string {
+  const slug = [a.vendor, a.architecture, a.description]
+    .filter(Boolean)
+    .join('-')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return (slug || 'unknown-adapter').slice(0, 80).replace(/-+$/, '');
+}
+
+/** Flops of one row's computation: 6·(2N)²·D for a loss forward+backward, 2·(2N)²·D for the matMul. */
+export function rowFlops(loss: ResultRow['loss'], n: number, d: number): number {
+  return (loss === 'matmul' ? 2 : 6) * (2 * n) ** 2 * d;
+}
+
+function pad(cells: string[][]): string {
+  const widths = cells[0]!.map((_, c) => Math.max(...cells.map((r) => r[c]!.length)));
+  return cells.map((r) => r.map((x, c) => (c < 1 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join('  ')).join('\n');
+}
+
+const ms = (v: number | null) => (v === null ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+
+/** The timing table, with tfjs/fused speed-up on the fused rows. */
+export function formatRows(rows: ResultRow[]): string {
+  const head = ['loss', 'N', 'D', 'path', 'median ms', 'min', 'max', 'runs', 'GPU ms', 'GFLOP/s', 'peak MiB', 'tfjs/fused'];
+  const body = rows.map((r) => {
+    const tfjs = rows.find((o) => o.path === 'tfjs' && o.loss === r.loss && o.n === r.n && o.d === r.d);
+    const speedup = r.path === 'fused' && tfjs ? `${(tfjs.median_ms / r.median_ms).toFixed(1)}x` : '';
+    return [r.loss, String(r.n), String(r.d), r.path, ms(r.median_ms), ms(r.min_ms), ms(r.max_ms), String(r.runs), ms(r.gpu_ms), r.gflops.toFixed(2), mib(r.peak_bytes), speedup];
+  });
+  return pad([head, ...body]);
+}
+
+/** The reference-check table. */
+export function formatChecks(rows: CheckRow[]): string {
+  const head = ['loss', 'path', 'N', 'D', 'loss rel err', 'grad rel L2', 'ok'];
+  return pad([head, ...rows.map((r) => [r.loss, r.path, String(r.n), String(r.d), r.loss_rel_err.toExponential(2), r.grad_rel_l2.toExponential(2), r.ok ? 'yes' : 'NO'])]);
+}
+
+/** The max-batch table. */
+export function formatMaxBatch(rows: MaxBatchRow[]): string {
+  const head = ['path', 'loss', 'D', 'max N', 's at max N', 'stopped by'];
+  return pad([head, ...rows.map((r) => [r.path, r.loss, String(r.d), r.max_n === null ? '-' : String(r.max_n), r.max_n_seconds === null ? '-' : r.max_n_seconds.toFixed(2), r.stopped_by])]);
+}
+
+/** One line on the FMA ceiling. */
+export function formatFma(f: FmaPeak | null, error?: string): string {
+  if (!f) return `FMA peak: not measured (${error ?? 'skipped'})`;
+  return `FMA peak: ${f.gflops.toFixed(1)} GFLOP/s (${(f.flops / 1e9).toFixed(2)} GFLOP in ${f.ms.toFixed(2)} ms ${f.timing} time; ${f.workgroups} workgroups × 256, ${f.iterations} loop trips)`;
+}
+
+/** Write the JSON results to `<dir>/<stem>.json`; returns its path. */
+export function writeResults(dir: string, stem: string, results: ResultsFile): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${stem}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  return file;
+}

@@ -1,0 +1,130 @@
+/**
+ * What the benchmark page and the Node driver exchange, and what bench/results/<adapter>.json
+ * holds. Shared by both sides, so it imports nothing.
+ */
+
+/** The loss names (kept local so the page bundle does not pull Node-only code). */
+export type BenchLoss = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
+
+/** The programs timed: the fused kernels, tfjs ops under valueAndGrads, and tfjs's bare matMul. */
+export type BenchPath = 'fused' | 'tfjs' | 'tfjs-matmul';
+
+/** The adapter every path runs on. */
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** Features of the adapter; `timestamp-query` decides whether GPU times are measured. */
+  features: string[];
+  /** Whether the device the paths share was created with `timestamp-query`. */
+  timestampQuery: boolean;
+  /** Limits that bound the batch size. */
+  limits: { maxBufferSize: number; maxStorageBufferBindingSize: number };
+}
+
+/** How one case is run. */
+export interface CaseSpec {
+  n: number;
+  d: number;
+  /** Untimed runs first (pipeline compilation, buffer pools). */
+  warmup: number;
+  /** Timed runs. */
+  repeats: number;
+  /** When the first timed run takes longer than this (ms), use {@link CaseSpec.slowRepeats} runs in all. */
+  slowMs: number;
+  slowRepeats: number;
+  /** Seed of the inputs (drawn in the page). */
+  seed: number;
+}
+
+/** Timings of one case, as measured in the page. */
+export interface CaseTiming {
+  /** Wall time per timed run, ms (submit → results read back). */
+  wallMs: number[];
+  /** GPU time per run, ms, from `timestamp-query`; null where unavailable. */
+  gpuMs: number | null;
+  /** Peak bytes of GPU buffers the path held (see bench/NOTES.md for what each path counts). */
+  peakBytes: number;
+  /** For the fused path: the dispatcher's own peak (workspace + constants) — part of peakBytes. */
+  peakBytesDispatcher?: number;
+  /** For the tfjs paths: the most bytes tfjs's buffer pool had allocated (used + free for reuse). */
+  poolBytes?: number;
+  /** The loss value of the last run (a sanity check: finite). */
+  value: number;
+}
+
+/** One row of the results table. */
+export interface ResultRow {
+  loss: BenchLoss | 'matmul';
+  n: number;
+  d: number;
+  path: BenchPath;
+  median_ms: number;
+  min_ms: number;
+  max_ms: number;
+  /** Timed runs behind median/min/max. */
+  runs: number;
+  /** Median GPU time (timestamp queries), ms; null where the adapter or the path gives none. */
+  gpu_ms: number | null;
+  /**
+   * GFLOP/s at the median wall time: 6·(2N)²·D flops for a loss forward+backward, 2·(2N)²·D
+   * for the bare matMul row.
+   */
+  gflops: number;
+  peak_bytes: number;
+  peak_bytes_dispatcher?: number;
+  pool_bytes?: number;
+}
+
+/** One path's largest batch. */
+export interface MaxBatchRow {
+  path: BenchPath;
+  loss: BenchLoss;
+  d: number;
+  /** Largest N that completed (null if even the first size failed). */
+  max_n: number | null;
+  /** Seconds the run at max_n took. */
+  max_n_seconds: number | null;
+  /** What stopped the doubling. */
+  stopped_by: string;
+}
+
+/** One correctness check of a path against the float64 CPU reference. */
+export interface CheckRow {
+  loss: BenchLoss;
+  path: 'fused' | 'tfjs';
+  n: number;
+  d: number;
+  loss_rel_err: number;
+  grad_rel_l2: number;
+  ok: boolean;
+}
+
+/** The FMA microkernel's measurement. */
+export interface FmaPeak {
+  gflops: number;
+  /** Total flops of the timed dispatch (2 per FMA). */
+  flops: number;
+  /** Kernel time used for gflops, ms (GPU time where available, else wall). */
+  ms: number;
+  timing: 'gpu' | 'wall';
+  workgroups: number;
+  iterations: number;
+}
+
+/** bench/results/<adapter-slug>.json */
+export interface ResultsFile {
+  adapter: AdapterSummary & { slug: string };
+  date: string;
+  /** Chromium's version string. */
+  browser: string;
+  /** The flags the run was started with. */
+  argv: string[];
+  fma_gflops: number | null;
+  fma: FmaPeak | null;
+  checks: CheckRow[];
+  rows: ResultRow[];
+  max_batch: MaxBatchRow[];
+  /** Cases that threw instead of producing a row. */
+  errors: { loss: string; n: number; d: number; path: BenchPath; error: string }[];
+}
