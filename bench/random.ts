@@ -2,18 +2,7 @@
  * Seeded standard-normal inputs, identical in Node and in the page (the correctness check draws
  * in Node, the timed cases draw in the page).
  */
-
-/** mulberry32: a small, fast 32-bit PRNG; returns uniforms in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../src/random.js';
 
 /** `count` standard-normal f32 values (Box–Muller) from `seed`. */
 export function normalArray(count: number, seed: number): Float32Array {

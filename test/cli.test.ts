@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNpy2D, parseNpy2D, readNpy2D, writeNpy2D } from '../src/node/npy.js';
 import type { LossOptions } from '../src/options.js';
+import { gaussian, mulberry32 } from '../src/random.js';
 import { referenceLoss } from '../src/reference/index.js';
 import { gradientError, lossError } from './support/tolerances.js';
 
@@ -37,19 +38,10 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   });
 }
 
-/** Seeded standard normals (mulberry32 + Box–Muller). */
-function gaussian(len: number, seed: number): Float64Array {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float64Array(len);
-  for (let i = 0; i < len; i++) out[i] = Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
-  return out;
+/** Seeded standard normals (src/random.ts). */
+function gaussianArray(len: number, seed: number): Float64Array {
+  const u = mulberry32(seed);
+  return Float64Array.from({ length: len }, () => gaussian(u));
 }
 
 let dir: string;
@@ -62,7 +54,7 @@ afterAll(() => {
 
 describe('npy reader/writer', () => {
   it('round-trips float32 and float64 bit-exact, header aligned', () => {
-    for (const data of [Float32Array.from(gaussian(15, 1)), gaussian(15, 2)]) {
+    for (const data of [Float32Array.from(gaussianArray(15, 1)), gaussianArray(15, 2)]) {
       const bytes = formatNpy2D(data, 3, 5);
       const headerEnd = bytes.indexOf(0x0a) + 1;
       expect(headerEnd % 8).toBe(0);
@@ -142,8 +134,8 @@ np.save(sys.argv[1], np.arange(12, dtype=np.float64).reshape(3, 4) / 7)`,
 describe.concurrent('webgpu-contrastive eval', () => {
   const n = 24;
   const d = 20; // not a multiple of 4: the padded columns must not leak into the result
-  const z1 = gaussian(n * d, 11);
-  const noise = gaussian(n * d, 12);
+  const z1 = gaussianArray(n * d, 11);
+  const noise = gaussianArray(n * d, 12);
   const z2 = z1.map((v, i) => v + 0.7 * noise[i]!);
 
   it('float32 and float64 inputs: loss and gradients match the float64 reference', async () => {
@@ -211,15 +203,15 @@ describe.concurrent('webgpu-contrastive eval', () => {
     beforeAll(() => {
       good1 = join(dir, 'good1.npy');
       good2 = join(dir, 'good2.npy');
-      writeNpy2D(good1, Float32Array.from(gaussian(8 * 4, 21)), 8, 4);
-      writeNpy2D(good2, Float32Array.from(gaussian(8 * 4, 22)), 8, 4);
-      writeNpy2D(join(dir, 'narrow.npy'), Float32Array.from(gaussian(8 * 3, 23)), 8, 3);
-      writeNpy2D(join(dir, 'short.npy'), Float32Array.from(gaussian(7 * 4, 24)), 7, 4);
+      writeNpy2D(good1, Float32Array.from(gaussianArray(8 * 4, 21)), 8, 4);
+      writeNpy2D(good2, Float32Array.from(gaussianArray(8 * 4, 22)), 8, 4);
+      writeNpy2D(join(dir, 'narrow.npy'), Float32Array.from(gaussianArray(8 * 3, 23)), 8, 3);
+      writeNpy2D(join(dir, 'short.npy'), Float32Array.from(gaussianArray(7 * 4, 24)), 7, 4);
       writeNpy2D(join(dir, 'one-row.npy'), new Float32Array(4).fill(1), 1, 4);
-      const nan = Float32Array.from(gaussian(8 * 4, 25));
+      const nan = Float32Array.from(gaussianArray(8 * 4, 25));
       nan[2 * 4 + 3] = NaN;
       writeNpy2D(join(dir, 'nan.npy'), nan, 8, 4);
-      const big = gaussian(8 * 4, 26);
+      const big = gaussianArray(8 * 4, 26);
       big[5] = 1e300;
       writeNpy2D(join(dir, 'big.npy'), big, 8, 4);
       // A 1-D array and an integer array, as NumPy writes them.

@@ -10,8 +10,9 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Title } from 'chart.js';
 import { exposeToNode } from '../../src/browser/page-rpc.js';
 import type { LossName } from '../../src/options.js';
+import { mulberry32 } from '../../src/random.js';
 import { prepareContrastiveLoss } from '../../src/tfjs/contrastive-loss-op.js';
-import { AUGMENT, augment, disposeEncoder, features, inputWidth, knnAccuracy, makeEncoder, makeRng, PIXELS, SIDE, splitDigits, train, type Digits, type Encoder, type LossPoint } from './train.js';
+import { AUGMENT, augment, disposeEncoder, features, inputWidth, knnAccuracy, makeEncoder, PIXELS, SIDE, splitDigits, train, type Digits, type Encoder, type LossPoint } from './train.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, BarController, BarElement, Legend, Title);
 
@@ -142,7 +143,7 @@ function showAugmentations(digits: Digits, split: { test: Int32Array }, config: 
   const ctx = canvas.getContext('2d')!;
   ctx.fillStyle = '#888';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
-  const rand = makeRng(config.seed + 99);
+  const rand = mulberry32(config.seed + 99);
   const view = new Float32Array(PIXELS);
   const img = ctx.createImageData(SIDE, SIDE);
   const small = document.createElement('canvas');

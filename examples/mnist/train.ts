@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { contrastiveLoss } from '../../src/tfjs/contrastive-loss-op.js';
 import type { LossName } from '../../src/options.js';
+import { gaussian, mulberry32 } from '../../src/random.js';
 
 /** MNIST digits as bytes: `images` holds `count` 28×28 images, row-major, 0..255. */
 export interface Digits {
@@ -39,22 +40,6 @@ export function poolImage(src: ArrayLike<number>, offset: number, scale: number,
   }
 }
 
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-export function makeRng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A standard normal from a uniform generator (Box–Muller). */
-function gaussian(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-}
 
 /** Fisher–Yates shuffle of 0..n−1. */
 export function permutation(n: number, rand: () => number): Int32Array {
@@ -75,7 +60,7 @@ export interface Split {
 
 /** Split the digits with `seed`: the last `testCount` (after shuffling) are held out, never trained on. */
 export function splitDigits(count: number, testCount: number, bankCount: number, seed: number): Split {
-  const p = permutation(count, makeRng(seed ^ 0x5eed));
+  const p = permutation(count, mulberry32(seed ^ 0x5eed));
   const train = p.slice(0, count - testCount);
   return { train, bank: train.slice(0, bankCount), test: p.slice(count - testCount) };
 }
@@ -140,7 +125,7 @@ export interface Encoder {
 
 /** Glorot-uniform weights and zero biases for `input`-wide images, from `seed`. */
 export function makeEncoder(input: number, hidden: number, out: number, seed: number): Encoder {
-  const rand = makeRng(seed);
+  const rand = mulberry32(seed);
   const glorot = (fanIn: number, fanOut: number) => {
     const limit = Math.sqrt(6 / (fanIn + fanOut));
     return tf.tensor2d(new Float32Array(fanIn * fanOut).map(() => (2 * rand() - 1) * limit), [fanIn, fanOut]);
@@ -200,7 +185,7 @@ export async function train(digits: Digits, pool: Int32Array, c: RunConfig, onLo
   const width = inputWidth(c.pool);
   const encoder = makeEncoder(width, c.hidden, c.out, c.seed);
   const optimizer = tf.train.adam(c.learningRate);
-  const rand = makeRng(c.seed * 7919 + 1);
+  const rand = mulberry32(c.seed * 7919 + 1);
   let order = permutation(pool.length, rand);
   let cursor = 0;
   const views = new Float32Array(2 * c.batch * width);

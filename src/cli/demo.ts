@@ -5,6 +5,7 @@
 import type { CliPageApi } from '../browser/cli-page.js';
 import { openWebGPUPage } from '../node/webgpu-page.js';
 import { resolveOptions, type LossOptions } from '../options.js';
+import { gaussian, mulberry32 } from '../random.js';
 import { referenceLoss } from '../reference/index.js';
 import { cliPageEntry, numberFlag, parseFlags, type CliContext } from './common.js';
 
@@ -35,16 +36,8 @@ export const DEMO_CASES: readonly { label: string; options: LossOptions }[] = [
 
 /** A seeded batch of two correlated views: z1 ~ N(0, 1), z2 = z1 + 0.8·N(0, 1). */
 export function randomViews(n: number, d: number, seed: number): { z1: Float32Array; z2: Float32Array } {
-  let s = seed >>> 0 || 1;
-  const uniform = () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+  const uniform = mulberry32(seed >>> 0 || 1);
+  const normal = () => gaussian(uniform);
   const z1 = new Float32Array(n * d);
   const z2 = new Float32Array(n * d);
   for (let i = 0; i < n * d; i++) {

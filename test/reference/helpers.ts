@@ -5,6 +5,7 @@
  */
 
 import type { LossName } from '../../src/options.js';
+import { gaussian, mulberry32 } from '../../src/random.js';
 
 /** A uniform [0,1) generator and a standard normal built on it. */
 export interface Rng {
@@ -13,21 +14,10 @@ export interface Rng {
   gaussian(): number;
 }
 
-/** mulberry32: tiny, fast, good enough for test inputs. */
+/** The package's seeded generator (src/random.ts) with a normal draw: good enough for test inputs. */
 export function makeRng(seed: number): Rng {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const gaussian = () => {
-    const u = 1 - uniform(); // (0, 1]
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-  };
-  return { seed, uniform, gaussian };
+  const uniform = mulberry32(seed);
+  return { seed, uniform, gaussian: () => gaussian(uniform) };
 }
 
 /** A fresh RNG for this test file: seed from REF_SEED if set, else random; printed either way. */
