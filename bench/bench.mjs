@@ -1,24 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: bundle the TypeScript driver (bench/main.ts) for Node with esbuild — packages
-// stay external — into .cache/bench/ (inside the package, so node_modules resolves), then run it.
-import { build } from 'esbuild';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// `npm run bench`: bundle the TypeScript driver (bench/main.ts) for Node into .cache/bench/
+// (inside the package, so node_modules resolves), then run it.
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { importNodeBundle } from '../esbuild.config.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
-const outfile = join(root, '.cache', 'bench', 'main.mjs');
-await build({
-  entryPoints: [join(root, 'bench', 'main.ts')],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  loader: { '.wgsl': 'text' },
-  sourcemap: 'inline',
-  logLevel: 'warning',
-});
-const { main } = await import(pathToFileURL(outfile).href);
+const { main } = await importNodeBundle(join(root, 'bench', 'main.ts'), join(root, '.cache', 'bench', 'main.mjs'));
 process.exitCode = await main(process.argv.slice(2));
