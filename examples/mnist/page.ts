@@ -12,28 +12,20 @@ import { exposeToNode } from '../../src/browser/page-rpc.js';
 import type { LossName } from '../../src/options.js';
 import { mulberry32 } from '../../src/random.js';
 import { prepareContrastiveLoss } from '../../src/tfjs/contrastive-loss-op.js';
-import { AUGMENT, augment, disposeEncoder, features, inputWidth, knnAccuracy, makeEncoder, PIXELS, SIDE, splitDigits, train, type Digits, type Encoder, type LossPoint } from './train.js';
+import { AUGMENT, augment, disposeEncoder, features, inputWidth, knnAccuracy, makeEncoder, PIXELS, SIDE, splitDigits, train, type Digits, type Encoder, type LossPoint, type RunConfig } from './train.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, BarController, BarElement, Legend, Title);
 
-/** The comparison's settings (all recorded in the results). */
-export interface DemoConfig {
-  steps: number;
-  seed: number;
+/** The comparison's settings (all recorded in the results): a run's settings but the loss and batch, which it sweeps. */
+export interface DemoConfig extends Omit<RunConfig, 'loss' | 'batch'> {
   batches: number[];
   losses: LossName[];
-  temperature: number;
-  learningRate: number;
-  hidden: number;
-  out: number;
-  /** 2: the encoder sees 14×14 (2×2 average-pooled) digits; 1: full 28×28. */
-  pool: 1 | 2;
-  /** Random resized crop: smallest kept area fraction. */
-  minArea: number;
+  /** Neighbours of the kNN classifier. */
   k: number;
+  /** Held-out test digits. */
   testCount: number;
+  /** Labeled digits of the kNN memory bank. */
   bankCount: number;
-  logEvery: number;
 }
 
 /** Defaults of the demo (run.ts may override any). */
