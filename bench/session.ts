@@ -5,11 +5,8 @@
  * other measurements.
  */
 import type { Browser, Page } from 'puppeteer-core';
-// @ts-expect-error plain ESM config module without types
-import { bundleForBrowser } from '../esbuild.config.mjs';
-import { launchChrome } from '../src/node/chrome.js';
-import { callInPage, waitForPage } from '../src/node/page-call.js';
-import { modulePage, serveFiles, type ServedFiles, type StaticServer } from '../src/node/static-server.js';
+import { callInPage } from '../src/node/page-call.js';
+import { openEntryPage, serveEntryInChrome } from '../src/node/served-entry.js';
 import type { BenchPageApi } from './page/entry.js';
 
 /** Chromium flags on top of the WebGPU ones: full-resolution timestamps (no 100 µs quantization). */
@@ -35,38 +32,16 @@ export interface BenchSession {
 
 /** Bundle `entry`, serve it, launch Chromium and open the main page. */
 export async function openBenchSession(entry: string, log: (line: string) => void): Promise<BenchSession> {
-  const files: ServedFiles = new Map();
-  files.set('/index.html', { body: modulePage('/entry.js', 'webgpu-contrastive bench'), type: 'text/html' });
-  files.set('/favicon.ico', { body: '', type: 'image/x-icon' });
-  files.set('/entry.js', { body: (await bundleForBrowser(entry)) as string, type: 'text/javascript' });
-  let server: StaticServer | undefined;
-  let browser: Browser | undefined;
-  const close = async () => {
-    await browser?.close().catch(() => undefined);
-    await server?.close();
-  };
+  const served = await serveEntryInChrome(entry, { title: 'webgpu-contrastive bench', extraFlags: BENCH_FLAGS });
+  const { browser, url } = served;
   try {
-    server = await serveFiles(files);
-    browser = await launchChrome(BENCH_FLAGS);
-    const url = server.url;
-    const b = browser;
     const openPage = async (): Promise<BenchPage> => {
-      const page = await b.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => {
-        const msg = e instanceof Error ? e.message : String(e);
-        errors.push(msg);
-        log(`[page error] ${msg}`);
+      const page = await openEntryPage(browser, url, {
+        what: 'the benchmark page',
+        timeoutMs: 60_000,
+        onError: (message) => log(`[page error] ${message}`),
+        onConsoleError: (text) => log(`[page console] ${text}`),
       });
-      page.on('console', (m) => {
-        if (m.type() === 'error') log(`[page console] ${m.text()}`);
-      });
-      await page.goto(url);
-      try {
-        await waitForPage(page, 60_000);
-      } catch (e) {
-        throw new Error(`the benchmark page did not start: ${errors[0] ?? (e as Error).message}`);
-      }
       return {
         page,
         call: (name, ...args) => callInPage<BenchPageApi, typeof name>(page, name, ...args),
@@ -75,9 +50,9 @@ export async function openBenchSession(entry: string, log: (line: string) => voi
     };
     const main = await openPage();
     await main.call('start');
-    return { browser, version: await browser.version(), main, openPage, close };
+    return { browser, version: await browser.version(), main, openPage, close: served.close };
   } catch (e) {
-    await close();
+    await served.close();
     throw e;
   }
 }

@@ -3,13 +3,10 @@
  * bundle a browser entry with esbuild, serve it on 127.0.0.1, launch Chromium with the WebGPU
  * flags, and return typed calls into the functions the entry registered with `exposeToNode`.
  */
-import type { Browser, Page } from 'puppeteer-core';
-// @ts-expect-error plain ESM config module without types
-import { bundleForBrowser } from '../../esbuild.config.mjs';
+import type { Page } from 'puppeteer-core';
 import type { PageFunctions } from '../browser/page-rpc.js';
-import { launchChrome } from './chrome.js';
-import { callInPage, waitForPage } from './page-call.js';
-import { modulePage, serveFiles, type ServedFiles, type StaticServer } from './static-server.js';
+import { callInPage } from './page-call.js';
+import { openEntryPage, serveEntryInChrome } from './served-entry.js';
 
 /** What the page's WebGPU adapter says it is (`GPUAdapter.info`). */
 export interface AdapterInfo {
@@ -32,27 +29,9 @@ export interface WebGPUPage<F extends PageFunctions> {
  * page has no WebGPU adapter, after cleaning up.
  */
 export async function openWebGPUPage<F extends PageFunctions>(entry: string): Promise<WebGPUPage<F>> {
-  const files: ServedFiles = new Map();
-  files.set('/index.html', { body: modulePage(), type: 'text/html' });
-  files.set('/entry.js', { body: (await bundleForBrowser(entry)) as string, type: 'text/javascript' });
-  let server: StaticServer | undefined;
-  let browser: Browser | undefined;
-  const close = async () => {
-    await browser?.close().catch(() => undefined);
-    await server?.close();
-  };
+  const served = await serveEntryInChrome(entry);
   try {
-    server = await serveFiles(files);
-    browser = await launchChrome();
-    const page = await browser.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e instanceof Error ? e.message : String(e)));
-    await page.goto(server.url);
-    try {
-      await waitForPage(page, 30_000);
-    } catch (e) {
-      throw new Error(`the WebGPU page did not start: ${pageErrors[0] ?? (e as Error).message}`);
-    }
+    const page = await openEntryPage(served.browser, served.url, { what: 'the WebGPU page', timeoutMs: 30_000 });
     const adapter = await page.evaluate(async () => {
       const a = await navigator.gpu?.requestAdapter();
       if (!a) return null;
@@ -68,10 +47,10 @@ export async function openWebGPUPage<F extends PageFunctions>(entry: string): Pr
       page,
       adapter,
       call: (name, ...args) => callInPage<F, typeof name>(page, name, ...args),
-      close,
+      close: served.close,
     };
   } catch (e) {
-    await close();
+    await served.close();
     throw e;
   }
 }
