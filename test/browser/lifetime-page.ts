@@ -164,7 +164,17 @@ export interface SoakResult {
  */
 export async function soak(
   inputs: ViewPair[],
-  choices: { options: LossOptions[]; calls: number; warmup: number; perSubmit: number; computeEvery: number; sampleEvery: number; seed: number },
+  choices: {
+    options: LossOptions[];
+    calls: number;
+    warmup: number;
+    perSubmit: number;
+    /** Submit every this-many-th encoder; the others are dropped unsubmitted (less GPU time on SwiftShader). */
+    submitEvery: number;
+    computeEvery: number;
+    sampleEvery: number;
+    seed: number;
+  },
 ): Promise<SoakResult> {
   const t0 = performance.now();
   const cl = await freshLoss();
@@ -184,6 +194,7 @@ export async function soak(
   /** Reads waiting for the submit of the encoder their copies are in. */
   let waiting: (() => Promise<void>)[] = [];
   const submitErrors: string[] = [];
+  device.pushErrorScope('validation');
   let encoder = device.createCommandEncoder();
   let inEncoder = 0;
   let encodes = 0;
@@ -194,16 +205,23 @@ export async function soak(
   let submitMs = 0;
   let warm = { live: 0, bytes: 0 };
   const afterWarm = { liveMin: Infinity, liveMax: 0, bytesMin: Infinity, bytesMax: 0 };
+  let encoders = 0;
+  const willSubmit = () => encoders % choices.submitEvery === 0;
   const submit = async () => {
-    device.pushErrorScope('validation');
     const ts = performance.now();
-    device.queue.submit([encoder.finish()]);
+    if (willSubmit()) {
+      device.queue.submit([encoder.finish()]);
+      submits++;
+    } else {
+      encoder.finish(); // dropped, never submitted: what it referenced must not leak either
+    }
+    encoders++;
     const err = await device.popErrorScope();
     submitMs += performance.now() - ts;
     if (err) submitErrors.push(err.message);
-    submits++;
     pendingReads.push(...waiting.map((read) => read()));
     waiting = [];
+    device.pushErrorScope('validation');
     encoder = device.createCommandEncoder();
     inEncoder = 0;
   };
@@ -227,7 +245,7 @@ export async function soak(
       encodeMs += performance.now() - te;
       encodes++;
       inEncoder++;
-      if (encodes % choices.sampleEvery === 0) {
+      if (encodes % choices.sampleEvery === 0 && willSubmit()) {
         const collect = await readOutputs(device, encoder, [outputs]);
         waiting.push(async () => void samples.push({ key, via: 'encode', ...(await collect())[0]! }));
       }
@@ -242,6 +260,7 @@ export async function soak(
     }
   }
   await submit();
+  await device.popErrorScope();
   await Promise.all(pendingReads);
   const end = { live: cl.liveBufferCount, bytes: cl.currentBytes };
   cl.destroy();
