@@ -1,9 +1,10 @@
 /**
- * The page the CLI (`webgpu-contrastive eval`, `webgpu-contrastive demo`) opens in headless
- * Chromium: one ContrastiveLoss on the page's own device, and the functions Node calls.
+ * The page the CLI opens in headless Chromium for `--runtime chromium`: one ContrastiveLoss on
+ * the page's own device, and the CLI's GPU functions (src/cli/gpu-session.ts) offered to Node.
  */
 import { ContrastiveLoss, type LossResult } from '../contrastive-loss.js';
 import type { LossOptions } from '../options.js';
+import { runLossOn, timeLossOn } from '../cli/gpu-session.js';
 import { exposeToNode } from './page-rpc.js';
 
 let lossPromise: Promise<ContrastiveLoss> | undefined;
@@ -12,54 +13,14 @@ function pageLoss(): Promise<ContrastiveLoss> {
   return lossPromise;
 }
 
-/** One fused forward+backward through `ContrastiveLoss.compute` (Float32Arrays in and out). */
+/** One fused forward+backward through `ContrastiveLoss.compute`. */
 export async function runLoss(z1: Float32Array, z2: Float32Array, n: number, d: number, options: LossOptions): Promise<LossResult> {
-  const cl = await pageLoss();
-  return cl.compute(z1, z2, n, d, options, true);
+  return runLossOn(await pageLoss(), z1, z2, n, d, options);
 }
 
-/**
- * Wall time in ms of `runs` fused forward+backward passes on GPU-resident inputs (encode, submit,
- * wait for the queue), after `warmup` untimed ones. Uploads and read-backs are not timed.
- */
-export async function timeLoss(
-  z1: Float32Array,
-  z2: Float32Array,
-  n: number,
-  d: number,
-  options: LossOptions,
-  warmup: number,
-  runs: number,
-): Promise<number[]> {
-  const cl = await pageLoss();
-  const device = cl.device;
-  const upload = (data: Float32Array) => {
-    const b = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-    device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
-    return b;
-  };
-  const output = (floats: number) => device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const bz1 = upload(z1);
-  const bz2 = upload(z2);
-  const outputs = { loss: output(1), perAnchor: output(2 * n), gradZ1: output(n * d), gradZ2: output(n * d) };
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < warmup + runs; i++) {
-      const t0 = performance.now();
-      device.pushErrorScope('validation');
-      const encoder = device.createCommandEncoder();
-      cl.encode(encoder, { z1: bz1, z2: bz2, n, d, options, backward: true, outputs });
-      device.queue.submit([encoder.finish()]);
-      await device.queue.onSubmittedWorkDone();
-      const t1 = performance.now();
-      const error = await device.popErrorScope();
-      if (error) throw new Error(`WebGPU rejected the fused loss: ${error.message}`);
-      if (i >= warmup) times.push(t1 - t0);
-    }
-    return times;
-  } finally {
-    for (const b of [bz1, bz2, ...Object.values(outputs)]) b.destroy();
-  }
+/** Wall times of fused forward+backward passes (see {@link timeLossOn}). */
+export async function timeLoss(z1: Float32Array, z2: Float32Array, n: number, d: number, options: LossOptions, warmup: number, runs: number): Promise<number[]> {
+  return timeLossOn(await pageLoss(), z1, z2, n, d, options, warmup, runs);
 }
 
 const pageFunctions = { runLoss, timeLoss };
