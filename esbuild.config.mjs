@@ -45,6 +45,34 @@ const devConfigExternal = {
   },
 };
 
+/** Never bundled into a Node bundle: Dawn's native addon, and the tools of the Chromium path and the build. */
+export const NODE_EXTERNALS = ['webgpu', 'puppeteer-core', 'esbuild'];
+
+/**
+ * Bundle a Node entry point to `outfile` with its packages inlined (tfjs included) except
+ * {@link NODE_EXTERNALS}, and import it; resolves to the module. What `npm run bench` runs, and
+ * what `npm run bench:pack` ships to a GPU machine.
+ */
+export async function importNodeBundleAll(entry, outfile) {
+  await bundleNodeAll(entry, outfile);
+  return import(pathToFileURL(outfile).href);
+}
+
+/** Bundle `entry` for Node into `outfile` with every package but {@link NODE_EXTERNALS} inlined. */
+export async function bundleNodeAll(entry, outfile, options = {}) {
+  await esbuild.build({
+    ...shared,
+    entryPoints: [entry],
+    outfile,
+    platform: 'node',
+    target: 'node20',
+    external: NODE_EXTERNALS,
+    // CommonJS packages (tfjs's dependencies) call require(); give the ESM bundle one.
+    banner: { js: "import { createRequire as __wcCreateRequire } from 'node:module'; const require = __wcCreateRequire(import.meta.url);" },
+    ...options,
+  });
+}
+
 /**
  * Build the package's dist/:
  *   - the library (platform-neutral ESM, no runtime dependency: Dawn's `webgpu` is imported only

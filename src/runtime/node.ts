@@ -100,6 +100,23 @@ export async function loadDawn(): Promise<GPU> {
 }
 
 /**
+ * Give this Node process a `navigator.gpu` backed by Dawn (and WebGPU's globals), so code
+ * written for a page (`navigator.gpu.requestAdapter()`) runs unchanged: the test harness's Node
+ * runtime and `npm run bench -- --runtime node`. Idempotent. Throws {@link NoAdapterError} here,
+ * with its explanation, when Dawn offers no adapter.
+ */
+export async function installDawnNavigator(): Promise<GPU> {
+  const gpu = await loadDawn();
+  const g = globalThis as { navigator?: { gpu?: GPU } };
+  if (g.navigator?.gpu === gpu) return gpu;
+  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+  Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  const probe = await requestNodeDevice();
+  probe.device.destroy();
+  return gpu;
+}
+
+/**
  * A device in Node on Dawn: the system driver first, SwiftShader when the process started with
  * {@link swiftShaderEnv}. Throws {@link NoAdapterError} naming what was tried and what to do.
  */

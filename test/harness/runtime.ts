@@ -8,7 +8,7 @@
  * Arguments are structured-cloned on the Node path so a function sees copies, as through RPC.
  */
 import type { PageApi } from '../browser/entry.js';
-import { loadDawn, requestNodeDevice } from '../../src/runtime/node.js';
+import { installDawnNavigator } from '../../src/runtime/node.js';
 import { openPage } from './page.js';
 
 /** The runtimes a GPU test can run on. */
@@ -19,18 +19,6 @@ export interface TestRuntime {
   name: TestRuntimeName;
   call<K extends keyof PageApi & string>(name: K, ...args: Parameters<PageApi[K]>): Promise<Awaited<ReturnType<PageApi[K]>>>;
   close(): Promise<void>;
-}
-
-/** Give this Node process a `navigator.gpu` backed by Dawn (and WebGPU's globals). Idempotent. */
-export async function installDawnNavigator(): Promise<void> {
-  const gpu = await loadDawn();
-  const g = globalThis as { navigator?: { gpu?: GPU } };
-  if (g.navigator?.gpu === gpu) return;
-  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
-  Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-  // Fail here, with the runtime's explanation, rather than inside the first page function.
-  const probe = await requestNodeDevice();
-  probe.device.destroy();
 }
 
 /** Open `name`; close it in afterAll. */
