@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// `npm run bench`: bundle the TypeScript driver (bench/main.ts) for Node into .cache/bench/
-// (inside the package, so node_modules resolves), then run it.
+// `npm run bench`: bundle the TypeScript driver (bench/main.ts) for Node into .cache/bench/, with
+// tfjs and the package inlined (only Dawn's `webgpu`, puppeteer-core and esbuild stay external,
+// resolved from node_modules), then run it.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { importNodeBundle } from '../esbuild.config.mjs';
+import { importNodeBundleAll } from '../esbuild.config.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
-const { main } = await importNodeBundle(join(root, 'bench', 'main.ts'), join(root, '.cache', 'bench', 'main.mjs'));
+const { main } = await importNodeBundleAll(join(root, 'bench', 'main.ts'), join(root, '.cache', 'bench', 'main.mjs'));
 process.exitCode = await main(process.argv.slice(2));

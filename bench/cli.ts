@@ -3,16 +3,19 @@
  * SwiftShader); any flag given explicitly overrides the preset.
  */
 import { parseArgs } from 'node:util';
-import type { BenchLoss } from './types.js';
+import type { BenchLoss, BenchRuntime } from './types.js';
 
 const ALL_LOSSES: readonly BenchLoss[] = ['ntxent', 'dcl', 'dclw', 'flatnce', 'dualtemp'];
-const ALL_PATHS = ['fused', 'tfjs', 'matmul'] as const;
-/** A path to time: the fused loss, the tfjs-ops loss, and tfjs's bare matMul ceiling. */
+const ALL_PATHS = ['fused', 'tfjs', 'matmul', 'gemm'] as const;
+const RUNTIMES: readonly BenchRuntime[] = ['chromium', 'node'];
+/** A path to time: the fused loss, the tfjs-ops loss, tfjs's bare matMul, the WGSL GEMM (bench/gemm.wgsl). */
 export type PathFlag = (typeof ALL_PATHS)[number];
 
 /** Everything the driver needs. */
 export interface BenchConfig {
   quick: boolean;
+  /** chromium (default) or node (Dawn in this process). */
+  runtime: BenchRuntime;
   losses: BenchLoss[];
   paths: PathFlag[];
   /** Batch sizes of the N sweep, at D = {@link BenchConfig.d}. */
@@ -43,13 +46,17 @@ export interface BenchConfig {
 
 export const USAGE = `npm run bench -- [flags]
 
-Times, in one headless Chromium on one WebGPU adapter: the fused forward+backward of each loss,
-the same loss as tfjs ops under tf.valueAndGrads, tfjs's bare matMul(U, Uᵀ), and the adapter's
-FMA peak. Writes bench/results/<adapter>.json and .png (<adapter>-quick.* with --quick).
+Times, on one WebGPU device (headless Chromium's, or Dawn's in Node with --runtime node): the
+fused forward+backward of each loss, the same loss as tfjs ops under tf.valueAndGrads, tfjs's
+bare matMul(U, Uᵀ), a tiled WGSL GEMM of U·Uᵀ (bench/gemm.wgsl), and the adapter's FMA peak.
+Writes bench/results/<adapter>.json and .png (<adapter>-quick.* with --quick; -node in the name
+for the node runtime, which draws no chart).
+
+  --runtime R             chromium (default) | node (Dawn, npm 'webgpu'; no browser)
 
   --quick                 small preset: dcl only; N 256,512 at D 128; no D sweep; no probe
   --loss LIST             losses, comma-separated, or all (default all)
-  --paths LIST            fused,tfjs,matmul (default all three)
+  --paths LIST            fused,tfjs,matmul,gemm (default all four)
   --n LIST                N sweep (default 256,512,1024,2048)
   --d NUM                 D of the N sweep (default 128)
   --d-sweep LIST          D sweep, or none (default 64,256)
@@ -104,6 +111,7 @@ export function parseBenchArgs(argv: string[]): BenchConfig | null {
     allowPositionals: false,
     options: {
       quick: { type: 'boolean' },
+      runtime: { type: 'string' },
       loss: { type: 'string' },
       paths: { type: 'string' },
       n: { type: 'string' },
@@ -135,8 +143,11 @@ export function parseBenchArgs(argv: string[]): BenchConfig | null {
   const quick = v.quick ?? false;
   const paths = v.paths === undefined ? [...ALL_PATHS] : list(v.paths, '--paths');
   for (const p of paths) if (!(ALL_PATHS as readonly string[]).includes(p)) throw new Error(`--paths: unknown path '${p}' (one of ${ALL_PATHS.join(', ')})`);
+  const runtime = (v.runtime ?? 'chromium') as BenchRuntime;
+  if (!RUNTIMES.includes(runtime)) throw new Error(`--runtime: unknown runtime '${v.runtime}' (one of ${RUNTIMES.join(', ')})`);
   return {
     quick,
+    runtime,
     losses: v.loss !== undefined ? losses(v.loss, '--loss') : quick ? ['dcl'] : [...ALL_LOSSES],
     paths: paths as PathFlag[],
     ns: v.n !== undefined ? ints(v.n, '--n', 2) : quick ? [256, 512] : [256, 512, 1024, 2048],

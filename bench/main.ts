@@ -54,14 +54,14 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
   log(`losses ${cfg.losses.join(',')}; paths ${cfg.paths.join(',')}; N ${cfg.ns.join(',')} at D ${cfg.d}` +
     (cfg.dSweep.length ? `; D ${cfg.dSweep.join(',')} at N ${cfg.dSweepN}` : '') +
     `; warmup ${cfg.warmup}, repeats ${cfg.repeats} (${cfg.slowRepeats} when a run takes > ${cfg.slowMs} ms); probe ${cfg.probe ? 'on' : 'off'}`);
-  log('bundling the page and starting Chromium ...');
-  const session: BenchSession = await openBenchSession('bench/page/entry.ts', log);
+  log(cfg.runtime === 'node' ? 'starting Dawn (Node) ...' : 'bundling the page and starting Chromium ...');
+  const session: BenchSession = await openBenchSession('bench/page/entry.ts', log, cfg.runtime);
   try {
     const page = session.main;
     const adapter = await page.call('adapterSummary');
     const slug = adapterSlug(adapter);
     // A --quick run must not overwrite the full results of the same adapter.
-    const stem = cfg.quick ? `${slug}-quick` : slug;
+    const stem = `${slug}${cfg.runtime === 'node' ? '-node' : ''}${cfg.quick ? '-quick' : ''}`;
     log(`adapter: ${adapter.vendor} / ${adapter.architecture} / ${adapter.description}; timestamp-query ${adapter.timestampQuery ? 'yes' : 'no'}; ${session.version}`);
 
     // The ceiling.
@@ -96,7 +96,9 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
             ? await page.call('timeFused', loss as BenchLoss, spec)
             : path === 'tfjs'
               ? await page.call('timeTfjs', loss as BenchLoss, spec)
-              : await page.call('timeMatmul', spec);
+              : path === 'wgsl-gemm'
+                ? await page.call('timeGemm', spec)
+                : await page.call('timeMatmul', spec);
         const row = toRow(loss, path, spec.n, spec.d, t);
         rows.push(row);
         log(`${what}: median ${row.median_ms.toFixed(2)} ms [${row.min_ms.toFixed(2)}, ${row.max_ms.toFixed(2)}] over ${row.runs}; GPU ${row.gpu_ms === null ? '-' : row.gpu_ms.toFixed(2)} ms; ${row.gflops.toFixed(2)} GFLOP/s; peak ${(row.peak_bytes / 2 ** 20).toFixed(1)} MiB`);
@@ -108,6 +110,7 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
     for (const [n, d] of shapes(cfg)) {
       const spec: CaseSpec = { n, d, warmup: cfg.warmup, repeats: cfg.repeats, slowMs: cfg.slowMs, slowRepeats: cfg.slowRepeats, seed: cfg.seed };
       if (cfg.paths.includes('matmul')) await timeCase('matmul', 'tfjs-matmul', spec);
+      if (cfg.paths.includes('gemm')) await timeCase('matmul', 'wgsl-gemm', spec);
       for (const loss of cfg.losses) {
         if (cfg.paths.includes('fused') && passed(loss, 'fused')) await timeCase(loss, 'fused', spec);
         if (cfg.paths.includes('tfjs') && passed(loss, 'tfjs')) await timeCase(loss, 'tfjs', spec);
@@ -118,6 +121,7 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
       adapter: { ...adapter, slug },
       date: new Date().toISOString(),
       browser: session.version,
+      runtime: session.runtime,
       argv,
       fma_gflops: fma ? fma.gflops : null,
       fma,
@@ -129,7 +133,8 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
     let jsonPath = writeResults(cfg.outDir, stem, results);
 
     // The chart, drawn in the same page before the probe can disturb the GPU process.
-    if (rows.some((r) => r.d === cfg.d)) {
+    if (session.runtime === 'node') log('chart: not drawn on the node runtime (it needs a page canvas)');
+    else if (rows.some((r) => r.d === cfg.d)) {
       try {
         const url = await page.call('renderChart', timeVsNChart(rows, cfg.d, adapter));
         const png = join(cfg.outDir, `${stem}.png`);
@@ -146,7 +151,7 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
     }
 
     const out: string[] = [];
-    out.push(`adapter: ${adapter.description || adapter.vendor} (${adapter.vendor}/${adapter.architecture}); ${session.version}; one device shared by all paths (tfjs-backend-webgpu's)`);
+    out.push(`adapter: ${adapter.description || adapter.vendor} (${adapter.vendor}/${adapter.architecture}); runtime ${session.runtime}; ${session.version}; one device shared by all paths (tfjs-backend-webgpu's)`);
     out.push(formatFma(fma, fmaError));
     if (checks.length) out.push('', `reference check (loss rel ≤ 1e-4, grad rel L2 ≤ 1e-3):`, formatChecks(checks));
     out.push('', `fwd+bwd timings (GFLOP/s counts 6·(2N)²·D; matMul rows 2·(2N)²·D):`, rows.length ? formatRows(rows) : '(no rows)');

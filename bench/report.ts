@@ -14,7 +14,7 @@ export function adapterSlug(a: AdapterSummary): string {
   return (slug || 'unknown-adapter').slice(0, 80).replace(/-+$/, '');
 }
 
-/** Flops of one row's computation: 6·(2N)²·D for a loss forward+backward, 2·(2N)²·D for the matMul. */
+/** Flops of one row's computation: 6·(2N)²·D for a loss forward+backward, 2·(2N)²·D for U·Uᵀ (matMul, GEMM). */
 export function rowFlops(loss: ResultRow['loss'], n: number, d: number): number {
   return (loss === 'matmul' ? 2 : 6) * (2 * n) ** 2 * d;
 }

@@ -5,24 +5,28 @@
  * other measurements.
  */
 import type { Browser, Page } from 'puppeteer-core';
-import { callInPage } from '../src/node/page-call.js';
-import { openEntryPage, serveEntryInChrome } from '../src/node/served-entry.js';
+import { callInPage } from '../src/chromium/page-call.js';
+import { openEntryPage, serveEntryInChrome } from '../src/chromium/served-entry.js';
+import { installDawnNavigator } from '../src/runtime/node.js';
 import type { BenchPageApi } from './page/entry.js';
+import type { BenchRuntime } from './types.js';
 
 /** Chromium flags on top of the WebGPU ones: full-resolution timestamps (no 100 µs quantization). */
 const BENCH_FLAGS = ['--enable-webgpu-developer-features'];
 
 /** A page with typed calls into the benchmark page's functions. */
 export interface BenchPage {
-  page: Page;
+  /** The Chromium page (absent on the node runtime, where the functions are called directly). */
+  page?: Page;
   call<K extends keyof BenchPageApi & string>(name: K, ...args: Parameters<BenchPageApi[K]>): Promise<Awaited<ReturnType<BenchPageApi[K]>>>;
   close(): Promise<void>;
 }
 
 /** The browser, its server, and the main page. */
 export interface BenchSession {
-  browser: Browser;
-  /** Chromium's version string. */
+  runtime: BenchRuntime;
+  browser?: Browser;
+  /** Chromium's version string, or Node's and Dawn's. */
   version: string;
   main: BenchPage;
   /** Open another benchmark page (a new GPUDevice on the same adapter). */
@@ -30,8 +34,33 @@ export interface BenchSession {
   close(): Promise<void>;
 }
 
-/** Bundle `entry`, serve it, launch Chromium and open the main page. */
-export async function openBenchSession(entry: string, log: (line: string) => void): Promise<BenchSession> {
+/**
+ * Node on Dawn: the page functions imported into this process, with Dawn as `navigator.gpu`
+ * (installed before the page module, and so tfjs-backend-webgpu, is first imported). There is one
+ * device for the process: `openPage()` returns the main page again.
+ */
+async function openNodeSession(): Promise<BenchSession> {
+  await installDawnNavigator();
+  const { pageFunctions } = await import('./page/entry.js');
+  const fns = pageFunctions as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const main: BenchPage = {
+    call: async (name, ...args) => (await fns[name]!(...args)) as never,
+    close: async () => undefined,
+  };
+  await main.call('start');
+  let dawn = 'unknown';
+  try {
+    const { createRequire } = await import('node:module');
+    dawn = (createRequire(import.meta.url)('webgpu/package.json') as { version: string }).version;
+  } catch {
+    // the version is only a label
+  }
+  return { runtime: 'node', version: `Node ${process.version}, Dawn (npm webgpu ${dawn})`, main, openPage: async () => main, close: async () => undefined };
+}
+
+/** Open the benchmark on `runtime`: Chromium (bundle `entry`, serve it, open the main page) or Node. */
+export async function openBenchSession(entry: string, log: (line: string) => void, runtime: BenchRuntime = 'chromium'): Promise<BenchSession> {
+  if (runtime === 'node') return openNodeSession();
   const served = await serveEntryInChrome(entry, { title: 'webgpu-contrastive bench', extraFlags: BENCH_FLAGS });
   const { browser, url } = served;
   try {
@@ -50,7 +79,7 @@ export async function openBenchSession(entry: string, log: (line: string) => voi
     };
     const main = await openPage();
     await main.call('start');
-    return { browser, version: await browser.version(), main, openPage, close: served.close };
+    return { runtime, browser, version: await browser.version(), main, openPage, close: served.close };
   } catch (e) {
     await served.close();
     throw e;

@@ -7,7 +7,10 @@
 export type BenchLoss = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
 
 /** The programs timed: the fused kernels, tfjs ops under valueAndGrads, and tfjs's bare matMul. */
-export type BenchPath = 'fused' | 'tfjs' | 'tfjs-matmul';
+export type BenchPath = 'fused' | 'tfjs' | 'tfjs-matmul' | 'wgsl-gemm';
+
+/** Where the benchmark runs: headless Chromium's WebGPU, or Dawn in Node (npm `webgpu`). */
+export type BenchRuntime = 'chromium' | 'node';
 
 /** The adapter every path runs on. */
 export interface AdapterSummary {
@@ -55,6 +58,7 @@ export interface CaseTiming {
 
 /** One row of the results table. */
 export interface ResultRow {
+  /** The loss, or `matmul` for the U·Uᵀ rows (tfjs matMul and the WGSL GEMM). */
   loss: BenchLoss | 'matmul';
   n: number;
   d: number;
@@ -116,8 +120,10 @@ export interface FmaPeak {
 export interface ResultsFile {
   adapter: AdapterSummary & { slug: string };
   date: string;
-  /** Chromium's version string. */
+  /** Chromium's version string, or Node's and Dawn's for the node runtime. */
   browser: string;
+  /** Where it ran. */
+  runtime: BenchRuntime;
   /** The flags the run was started with. */
   argv: string[];
   fma_gflops: number | null;

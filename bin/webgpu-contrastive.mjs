@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// The `webgpu-contrastive` command. No build step: the TypeScript CLI (src/cli/main.ts) is
-// bundled in memory with esbuild at startup and imported from a data: URL. Packages and the
-// build config stay external, imported by absolute file URL from this package's node_modules.
-import { build } from 'esbuild';
+// The `webgpu-contrastive` command.
+//   Installed package: imports the built CLI, dist/cli/main.js (no esbuild, no src/).
+//   Development checkout (src/cli/main.ts and esbuild present): bundles the TypeScript CLI with
+//   esbuild into .cache/cli/ (a file per process, removed once imported; inside the package so
+//   runtime imports such as Dawn's `webgpu` resolve from node_modules), so edits need no build
+//   step. Packages and the build config stay external, imported by absolute file URL.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -37,24 +40,50 @@ const externalsByUrl = {
 // Stack traces (of bugs) point into src/ rather than into the bundle.
 process.setSourceMapsEnabled?.(true);
 
+const sourceEntry = resolve(packageRoot, 'src/cli/main.ts');
+const builtEntry = resolve(packageRoot, 'dist/cli/main.js');
+
+/** esbuild, when this is a development checkout that has it. */
+async function devEsbuild() {
+  if (!existsSync(sourceEntry)) return undefined;
+  try {
+    return await import('esbuild');
+  } catch {
+    return undefined;
+  }
+}
+
 let main;
+let built = false;
 try {
-  const result = await build({
-    entryPoints: [resolve(packageRoot, 'src/cli/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    write: false,
-    sourcemap: 'inline',
-    loader: { '.wgsl': 'text' },
-    plugins: [externalsByUrl],
-    logLevel: 'silent',
-  });
-  const code = result.outputFiles[0].text;
-  ({ main } = await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`));
+  const esbuild = await devEsbuild();
+  if (esbuild) {
+    const outfile = resolve(packageRoot, '.cache', 'cli', `main-${process.pid}.mjs`);
+    mkdirSync(dirname(outfile), { recursive: true });
+    await esbuild.build({
+      entryPoints: [sourceEntry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile,
+      sourcemap: 'inline',
+      loader: { '.wgsl': 'text' },
+      plugins: [externalsByUrl],
+      logLevel: 'silent',
+    });
+    try {
+      ({ main } = await import(pathToFileURL(outfile).href));
+    } finally {
+      rmSync(outfile, { force: true });
+    }
+  } else {
+    built = true;
+    ({ main } = await import(pathToFileURL(builtEntry).href));
+  }
 } catch (e) {
-  console.error(`webgpu-contrastive: error: could not load the CLI from ${packageRoot}src/cli: ${String(e?.message ?? e).split('\n')[0]}`);
+  const from = built ? builtEntry : `${packageRoot}src/cli`;
+  console.error(`webgpu-contrastive: error: could not load the CLI from ${from}: ${String(e?.message ?? e).split('\n')[0]}`);
   process.exit(1);
 }
-process.exitCode = await main(process.argv.slice(2), { packageRoot });
+process.exitCode = await main(process.argv.slice(2), { packageRoot, built });

@@ -11,6 +11,7 @@ import { checkKnownKeys, resolveOptions, type LossOptions } from './options.js';
 import { compilePipelines, compilePipelinesSync, type Pipelines } from './pipelines.js';
 import { F32, planLoss, type BindingRef, type LossPlan, type OutputName } from './plan.js';
 import { checkEncodeBuffers, checkFloat32Views, checkLimits, checkShape, checkViews } from './validate.js';
+import { requestDevice } from './runtime/index.js';
 
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE (the global is absent in Node)
 const COPY_SRC = 0x0004;
@@ -92,7 +93,7 @@ export class DeviceLostError extends Error {
 
 /** Options of {@link ContrastiveLoss.create}. */
 export interface CreateOptions {
-  /** Share this device (e.g. a framework's). Without it, one is requested from `navigator.gpu`. */
+  /** Share this device (e.g. a framework's). Without it, one is requested from `navigator.gpu`, or in Node from Dawn (src/runtime/). */
   device?: GPUDevice;
 }
 
@@ -343,15 +344,5 @@ export class ContrastiveLoss {
   }
 }
 
-/** Request a device with the adapter's largest buffer limits (large batches need them). */
-export async function requestDevice(): Promise<GPUDevice> {
-  if (typeof navigator === 'undefined' || !navigator.gpu) throw new Error('WebGPU is not available here (navigator.gpu is missing)');
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter available');
-  return adapter.requestDevice({
-    requiredLimits: {
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-      maxBufferSize: adapter.limits.maxBufferSize,
-    },
-  });
-}
+/** Where a device comes from when none is given: src/runtime/ (navigator.gpu, else Dawn in Node). */
+export { requestDevice } from './runtime/index.js';

@@ -2,7 +2,9 @@
  * webgpu-contrastive: fused WebGPU kernels for contrastive-learning losses.
  * See README.md for the API and MATH.md (shared/) for the formulas.
  */
-export { ContrastiveLoss, requestDevice } from './contrastive-loss.js';
+export { ContrastiveLoss } from './contrastive-loss.js';
+export { requestDevice, requestRuntimeDevice, NoAdapterError } from './runtime/index.js';
+export type { AdapterInfo, DeviceRequest, RuntimeDevice, RuntimeName } from './runtime/index.js';
 export type { CreateOptions, EncodeArgs, LossOutputs, LossResult } from './contrastive-loss.js';
 export { KERNELS, TILES } from './kernels.js';
 export type { KernelSpec, KernelName } from './kernels.js';

@@ -1,15 +1,16 @@
 /**
  * The `webgpu-contrastive` CLI, run as a child process (`node bin/webgpu-contrastive.mjs ...`):
- * eval round trips through .npy files checked against the float64 reference, every input error
- * (refused before Chromium starts), and the .npy reader/writer on its own.
+ * eval round trips through .npy files checked against the float64 reference on both runtimes
+ * (Node + Dawn in the CLI's process, and --runtime chromium), every input error (refused before
+ * any GPU work), the output directory rules, and the .npy reader/writer on its own.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatNpy2D, parseNpy2D, readNpy2D, writeNpy2D } from '../src/node/npy.js';
+import { formatNpy2D, parseNpy2D, readNpy2D, writeNpy2D } from '../src/cli/npy.js';
 import type { LossOptions } from '../src/options.js';
 import { gaussian, mulberry32 } from '../src/random.js';
 import { referenceLoss } from '../src/reference/index.js';
@@ -24,12 +25,14 @@ interface Run {
 }
 
 /** Run the CLI; never throws on a non-zero exit. */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeout = 240_000): Promise<Run> {
+  const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { env: { ...process.env, ...env }, maxBuffer: 16 << 20, timeout: 240_000 },
+      { env: merged, maxBuffer: 16 << 20, timeout },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
         resolve({ code, stdout, stderr });
@@ -138,15 +141,23 @@ describe.concurrent('webgpu-contrastive eval', () => {
   const noise = gaussianArray(n * d, 12);
   const z2 = z1.map((v, i) => v + 0.7 * noise[i]!);
 
-  it('float32 and float64 inputs: loss and gradients match the float64 reference', async () => {
-    // Two runs at once (each starts its own Chromium): float32 z1 + float64 z2, and the other way round.
-    const runs: { name: string; args: string[]; options: LossOptions; dtypes: [string, string] }[] = [
-      { name: 'a', args: ['--loss', 'ntxent', '--temperature', '0.3'], options: { loss: 'ntxent', temperature: 0.3 }, dtypes: ['float32', 'float64'] },
+  it('float32 and float64 inputs, Node + Dawn and Chromium: loss and gradients match the float64 reference', async () => {
+    // Two runs at once: float32 z1 + float64 z2 on the default runtime (Dawn in the CLI's
+    // process), and the other way round in headless Chromium.
+    const runs: { name: string; args: string[]; options: LossOptions; dtypes: [string, string]; runtime: string }[] = [
+      {
+        name: 'a',
+        args: ['--loss', 'ntxent', '--temperature', '0.3'],
+        options: { loss: 'ntxent', temperature: 0.3 },
+        dtypes: ['float32', 'float64'],
+        runtime: 'node',
+      },
       {
         name: 'b',
-        args: ['--loss', 'dclw', '--sigma', '0.7', '--weight-grad'],
+        args: ['--loss', 'dclw', '--sigma', '0.7', '--weight-grad', '--runtime', 'chromium'],
         options: { loss: 'dclw', sigma: 0.7, weightGrad: true },
         dtypes: ['float64', 'float32'],
+        runtime: 'chromium',
       },
     ];
     const prepared = runs.map((r) => {
@@ -178,7 +189,9 @@ describe.concurrent('webgpu-contrastive eval', () => {
         weight_grad: r.options.weightGrad ?? false,
         dt_m: 10,
         input_dtype: { z1: r.dtypes[0], z2: r.dtypes[1] },
+        runtime: r.runtime,
       });
+      expect(run.stdout).toContain(`(${r.runtime})`);
       expect(typeof json.adapter.vendor).toBe('string');
       expect(typeof json.adapter.architecture).toBe('string');
       expect(typeof json.adapter.description).toBe('string');
@@ -195,9 +208,11 @@ describe.concurrent('webgpu-contrastive eval', () => {
     }
   });
 
-  describe('refuses bad input before starting Chromium, with exit 2 and a one-line message', () => {
-    // With CHROME_PATH pointing nowhere, a run that got as far as launching would exit 1 instead.
+  describe('refuses bad input before any GPU work, with exit 2 and a one-line message', () => {
+    // These run with --runtime chromium and CHROME_PATH pointing nowhere: a run that got as far as
+    // the GPU would exit 1 instead. Both runtimes share the code up to that point (src/cli/eval.ts).
     const noChrome = { CHROME_PATH: join(tmpdir(), 'no-such-chromium') };
+    const viaChromium = ['--runtime', 'chromium'];
     let good1: string;
     let good2: string;
     beforeAll(() => {
@@ -235,12 +250,19 @@ describe.concurrent('webgpu-contrastive eval', () => {
       ['missing --z2', () => ['--loss', 'dcl', '--z1', good1], /missing --z2/],
       ['temperature 0', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--temperature', '0'], /--temperature must be > 0, got 0/],
       ['temperature < 0', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--temperature=-0.5'], /--temperature must be > 0, got -0\.5/],
-      ['temperature not a number', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--temperature', '0.1x'], /--temperature must be a finite number, got '0\.1x'/],
-      ['infinite sigma', () => ['--loss', 'dclw', '--z1', good1, '--z2', good2, '--sigma', 'Infinity'], /--sigma must be a finite number/],
+      ['temperature not a number', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--temperature', '0.1x'], /--temperature must be a plain decimal number .*got '0\.1x'/],
+      ['temperature in hexadecimal', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--temperature', '0x10'], /--temperature must be a plain decimal number .*got '0x10'/],
+      ['temperature in binary', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--temperature', '0b1'], /--temperature must be a plain decimal number .*got '0b1'/],
+      ['temperature with blanks', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--temperature', ' 0.5'], /--temperature must be a plain decimal number .*got ' 0\.5'/],
+      ['temperature empty', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--temperature', ''], /--temperature must be a plain decimal number .*got ''/],
+      ['dt-m with separators', () => ['--loss', 'dualtemp', '--z1', good1, '--z2', good2, '--dt-m', '1_0'], /--dt-m must be a plain decimal number .*got '1_0'/],
+      ['infinite sigma', () => ['--loss', 'dclw', '--z1', good1, '--z2', good2, '--sigma', 'Infinity'], /--sigma must be a plain decimal number .*got 'Infinity'/],
+      ['sigma overflowing', () => ['--loss', 'dclw', '--z1', good1, '--z2', good2, '--sigma', '1e999'], /--sigma must be a finite number, got '1e999'/],
+      ['unknown runtime', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--runtime', 'deno'], /--runtime must be one of node, chromium, got 'deno'/],
       ['unknown flag', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--tau', '1'], /Unknown option '--tau'/],
     ];
     it.each(cases)('%s', async (_label, args, message) => {
-      const run = await cli(['eval', ...args(), '--out', join(dir, 'never')], noChrome);
+      const run = await cli(['eval', ...viaChromium, ...args(), '--out', join(dir, 'never')], noChrome);
       expect(run.stderr).toMatch(message);
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
       expect(run.stderr).toMatch(/^webgpu-contrastive eval: error: /);
@@ -250,21 +272,116 @@ describe.concurrent('webgpu-contrastive eval', () => {
     });
 
     it('missing --out', async () => {
-      const run = await cli(['eval', '--loss', 'dcl', '--z1', good1, '--z2', good2], noChrome);
+      const run = await cli(['eval', ...viaChromium, '--loss', 'dcl', '--z1', good1, '--z2', good2], noChrome);
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/^webgpu-contrastive eval: error: missing --out DIR/);
     });
 
     it('--out that is a file', async () => {
-      const run = await cli(['eval', '--loss', 'dcl', '--z1', good1, '--z2', good2, '--out', good1], noChrome);
+      const run = await cli(['eval', ...viaChromium, '--loss', 'dcl', '--z1', good1, '--z2', good2, '--out', good1], noChrome);
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/--out .*good1\.npy exists and is not a directory/);
     });
 
-    it('a missing Chromium is a runtime error (exit 1) once the inputs are fine', async () => {
-      const run = await cli(['eval', '--loss', 'dcl', '--z1', good1, '--z2', good2, '--out', join(dir, 'no-chrome')], noChrome);
+    it('a missing Chromium is a runtime error (exit 1) once the inputs are fine; nothing is left behind', async () => {
+      const out = join(dir, 'no-chrome');
+      const run = await cli(['eval', ...viaChromium, '--loss', 'dcl', '--z1', good1, '--z2', good2, '--out', out], noChrome);
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/^webgpu-contrastive eval: error: CHROME_PATH=.*no-such-chromium does not exist\n$/);
+      expect(existsSync(out)).toBe(false);
+      expect(readdirSync(dir).filter((f) => f.startsWith('.no-chrome.tmp-'))).toEqual([]);
+    });
+
+    it('an input that is a pipe is refused (no read that blocks)', async () => {
+      const fifo = join(dir, 'fifo.npy');
+      execFileSync('mkfifo', [fifo]);
+      const run = await cli(['eval', ...viaChromium, '--loss', 'dcl', '--z1', fifo, '--z2', good2, '--out', join(dir, 'never')], noChrome, 30_000);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/--z1: cannot read .*fifo\.npy: not a regular file/);
+    });
+  });
+
+  describe('output directory rules', () => {
+    const noChrome = { CHROME_PATH: join(tmpdir(), 'no-such-chromium') };
+    const viaChromium = ['--runtime', 'chromium'];
+    let v1: string;
+    let v2: string;
+    beforeAll(() => {
+      v1 = join(dir, 'rules-z1.npy');
+      v2 = join(dir, 'rules-z2.npy');
+      writeNpy2D(v1, Float32Array.from(gaussianArray(6 * 5, 31)), 6, 5);
+      writeNpy2D(v2, Float32Array.from(gaussianArray(6 * 5, 32)), 6, 5);
+    });
+    const snapshot = (d: string) => Object.fromEntries(readdirSync(d).sort().map((f) => [f, readFileSync(join(d, f), 'latin1')]));
+
+    it('an existing non-empty --out is refused without --force, and left as it was', async () => {
+      const out = join(dir, 'taken');
+      mkdirSync(out);
+      writeFileSync(join(out, 'result.json'), '{"old": true}');
+      writeFileSync(join(out, 'notes.txt'), 'mine');
+      const before = snapshot(out);
+      const run = await cli(['eval', ...viaChromium, '--loss', 'dcl', '--z1', v1, '--z2', v2, '--out', out], noChrome);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/--out .*taken exists and is not empty \(notes\.txt, result\.json\); .*--force/);
+      expect(snapshot(out)).toEqual(before);
+    });
+
+    it('an --out that would overwrite an input is refused, even with --force', async () => {
+      const out = join(dir, 'self');
+      mkdirSync(out);
+      const input = join(out, 'grad_z1.npy');
+      writeNpy2D(input, Float32Array.from(gaussianArray(6 * 5, 33)), 6, 5);
+      const before = snapshot(out);
+      const run = await cli(['eval', ...viaChromium, '--loss', 'dcl', '--z1', input, '--z2', v2, '--out', out, '--force'], noChrome);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/--out .*self would overwrite the input --z1 .*grad_z1\.npy \(as grad_z1\.npy\); .*--force does not allow this/);
+      expect(snapshot(out)).toEqual(before);
+    });
+
+    it('an unwritable --out is refused before any GPU work, at once (--out /proc/x used to hang)', async () => {
+      const t0 = Date.now();
+      const run = await cli(['eval', ...viaChromium, '--loss', 'dcl', '--z1', v1, '--z2', v2, '--out', '/proc/webgpu-contrastive-x'], noChrome, 30_000);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/^webgpu-contrastive eval: error: --out \/proc\/webgpu-contrastive-x: cannot (write in|create the directory) \/proc/);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      const nested = await cli(['eval', ...viaChromium, '--loss', 'dcl', '--z1', v1, '--z2', v2, '--out', '/proc/self/x/y'], noChrome, 30_000);
+      expect(nested.code).toBe(2);
+      expect(nested.stderr).toMatch(/--out \/proc\/self\/x\/y: cannot create the directory \/proc\/self\/x/);
+    });
+
+    it('a GPU failure leaves a forced --out untouched and no temporary directory', async () => {
+      const out = join(dir, 'kept');
+      mkdirSync(out);
+      writeFileSync(join(out, 'result.json'), '{"old": true}');
+      writeFileSync(join(out, 'grad_z1.npy'), 'old gradient');
+      const before = snapshot(out);
+      const run = await cli(['eval', ...viaChromium, '--loss', 'dcl', '--z1', v1, '--z2', v2, '--out', out, '--force'], noChrome);
+      expect(run.code).toBe(1);
+      expect(snapshot(out)).toEqual(before);
+      expect(readdirSync(dir).filter((f) => f.startsWith('.kept.tmp-'))).toEqual([]);
+    });
+
+    it('--force replaces only its own files; a process started without SwiftShader relaunches itself onto it', async () => {
+      const out = join(dir, 'forced');
+      mkdirSync(out);
+      writeFileSync(join(out, 'result.json'), '{"old": true}');
+      writeFileSync(join(out, 'notes.txt'), 'mine');
+      // Without the variables vitest.config.ts set, the CLI must find SwiftShader itself (or a system driver).
+      const run = await cli(['eval', '--loss', 'dcl', '--z1', v1, '--z2', v2, '--out', out, '--force'], { VK_ICD_FILENAMES: undefined, LD_LIBRARY_PATH: undefined });
+      expect(run.stderr.replace(/Warning: Couldn't load Vulkan[^\n]*\n[^\n]*\n/g, '')).toBe('');
+      expect(run.code).toBe(0);
+      expect(readdirSync(out).sort()).toEqual(['grad_z1.npy', 'grad_z2.npy', 'notes.txt', 'result.json']);
+      expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+      const json = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+      expect(json.runtime).toBe('node');
+      const a = readNpy2D(v1).data as Float32Array;
+      const b = readNpy2D(v2).data as Float32Array;
+      const ref = referenceLoss(a, b, 6, 5, { loss: 'dcl' });
+      expect(lossError(json.loss, ref.loss).ok, `loss ${json.loss} vs ${ref.loss}`).toBe(true);
+      const g = readNpy2D(join(out, 'grad_z2.npy')).data as Float32Array;
+      const verdict = gradientError(g, ref.gradZ2, 5, ref.unprojectedNorm.z2);
+      expect(verdict.ok, verdict.describe).toBe(true);
+      expect(readdirSync(dir).filter((f) => f.startsWith('.forced.tmp-'))).toEqual([]);
     });
   });
 

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-webgpu';
-import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { ContrastiveLoss } from '../../src/contrastive-loss.js';
 import type { AdapterSummary } from '../types.js';
 
@@ -27,6 +27,9 @@ let context: Promise<BenchContext> | undefined;
 export function benchContext(): Promise<BenchContext> {
   context ??= (async () => {
     if (!navigator.gpu) throw new Error('navigator.gpu is missing: no WebGPU in this page');
+    // tfjs-backend-webgpu registers itself at import only when navigator.gpu already exists; in
+    // Node (Dawn installed as navigator.gpu later) register it here, the same way it would.
+    if (!tf.findBackendFactory('webgpu')) tf.registerBackend('webgpu', registerDawnBackend);
     if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not start its webgpu backend');
     await tf.ready();
     const backend = tf.backend() as WebGPUBackend;
@@ -39,6 +42,24 @@ export function benchContext(): Promise<BenchContext> {
     return ctx;
   })();
   return context;
+}
+
+/** What tfjs-backend-webgpu's own factory does: the high-performance adapter, its buffer limits, timestamps. */
+async function registerDawnBackend(): Promise<WebGPUBackend> {
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned no adapter');
+  const device = await adapter.requestDevice({
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    requiredLimits: {
+      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+      maxComputeWorkgroupsPerDimension: adapter.limits.maxComputeWorkgroupsPerDimension,
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+      maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
+      maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
+    },
+  });
+  return new WebGPUBackend(device, adapter.info);
 }
 
 /** The adapter the page's device comes from (tfjs asks for the high-performance one). */

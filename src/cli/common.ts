@@ -9,8 +9,14 @@ import { LOSS_NAMES, type LossName } from '../options.js';
 
 /** Where the CLI runs from. */
 export interface CliContext {
-  /** The package's root directory (holds package.json, src/, kernels/). */
+  /** The package's root directory (holds package.json, and dist/ or src/). */
   packageRoot: string;
+  /**
+   * True when running the built dist/ CLI (an installed package): `--runtime chromium` loads the
+   * prebuilt page dist/chromium/cli-page.js. False in a development checkout, where the page is
+   * bundled from src/chromium/cli-page.ts with esbuild.
+   */
+  built?: boolean;
 }
 
 /** A mistake in how the CLI was called or in the files it was given: exit 2. */
@@ -23,9 +29,11 @@ export const EXIT_USAGE = 2;
 /** Exit status for failures while running (no Chromium, no WebGPU adapter, a GPU error). */
 export const EXIT_RUNTIME = 1;
 
-/** The browser module the CLI's commands open in headless Chromium. */
-export function cliPageEntry(ctx: CliContext): string {
-  return join(ctx.packageRoot, 'src', 'browser', 'cli-page.ts');
+/** The page the CLI opens in headless Chromium: a prebuilt bundle, or a source entry to bundle. */
+export function cliPageSource(ctx: CliContext): { bundle: string } | { entry: string } {
+  return ctx.built
+    ? { bundle: join(ctx.packageRoot, 'dist', 'chromium', 'cli-page.js') }
+    : { entry: join(ctx.packageRoot, 'src', 'chromium', 'cli-page.ts') };
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -45,8 +53,15 @@ export function parseFlags<O extends Options>(argv: string[], options: O): FlagV
 }
 
 /**
- * A number flag's value: undefined when absent, else a finite number (`> 0` when `positive`,
- * an integer ≥ `minInt` when given). The message names the flag and the text it got.
+ * Plain decimal notation: optional sign, digits with an optional fraction, an optional exponent
+ * (`0.07`, `-3`, `.5`, `1e-3`). Not hexadecimal/octal/binary (`0x10`), `Infinity`, blanks, `1_000`.
+ */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * A number flag's value: undefined when absent, else a finite number written as a plain decimal
+ * (`> 0` when `positive`, an integer ≥ `minInt` when given). The message names the flag and the
+ * text it got.
  */
 export function numberFlag(
   flag: string,
@@ -54,7 +69,8 @@ export function numberFlag(
   rule: { positive?: boolean; minInt?: number } = {},
 ): number | undefined {
   if (text === undefined) return undefined;
-  const v = text.trim() === '' ? NaN : Number(text);
+  if (!DECIMAL.test(text)) throw new UsageError(`${flag} must be a plain decimal number (like 0.1 or 1e-3), got '${text}'`);
+  const v = Number(text);
   if (!Number.isFinite(v)) throw new UsageError(`${flag} must be a finite number, got '${text}'`);
   if (rule.positive && v <= 0) throw new UsageError(`${flag} must be > 0, got ${text}`);
   if (rule.minInt !== undefined && (!Number.isInteger(v) || v < rule.minInt)) {

@@ -1,18 +1,17 @@
 /**
- * `webgpu-contrastive demo` (`npm start`): every loss on one random batch, on WebGPU in headless
- * Chromium, next to the float64 CPU reference, with the GPU time of the fused forward+backward.
+ * `webgpu-contrastive demo` (`npm start`): every loss on one random batch, on WebGPU (Node +
+ * Dawn in this process, or headless Chromium with `--runtime chromium`), next to the float64 CPU reference, with the GPU time of the fused forward+backward.
  */
-import type { CliPageApi } from '../browser/cli-page.js';
-import { openWebGPUPage } from '../node/webgpu-page.js';
 import { resolveOptions, type LossOptions } from '../options.js';
 import { gaussian, mulberry32 } from '../random.js';
 import { referenceLoss } from '../reference/index.js';
-import { cliPageEntry, numberFlag, parseFlags, type CliContext } from './common.js';
+import { numberFlag, parseFlags, type CliContext } from './common.js';
+import { CLI_RUNTIMES, adapterLabel, openCliGpu, runtimeFlag } from './gpu.js';
 
-export const DEMO_USAGE = `Usage: webgpu-contrastive demo [--n N] [--d D] [--runs R] [--warmup W] [--seed S]
+export const DEMO_USAGE = `Usage: webgpu-contrastive demo [--n N] [--d D] [--runs R] [--warmup W] [--seed S] [--runtime R]
 
 Runs every loss (ntxent, dcl, dclw, dclw with weightGrad, flatnce, dualtemp; defaults of
-MATH.md) on one random batch in headless Chromium and prints, per loss: the GPU value, the
+MATH.md) on one random batch on WebGPU and prints, per loss: the GPU value, the
 float64 reference value, the loss's relative error, the larger relative L2 error of the two
 gradients, and the median wall time of the fused forward+backward on GPU-resident inputs.
 
@@ -22,6 +21,7 @@ Options:
   --runs R       timed runs per loss, ≥ 1 (default 5)
   --warmup W     untimed runs first, ≥ 0 (default 2)
   --seed S       random seed, integer (default 1)
+  --runtime R    ${CLI_RUNTIMES.join(' | ')} (default node: Dawn in this process)
   -h, --help     show this help`;
 
 /** The losses the demo runs, in order. */
@@ -79,6 +79,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
     runs: { type: 'string' },
     warmup: { type: 'string' },
     seed: { type: 'string' },
+    runtime: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (flags.help) {
@@ -92,22 +93,22 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const seed = numberFlag('--seed', flags.seed, { minInt: 0 }) ?? 1;
 
   console.log(`webgpu-contrastive demo: N=${n}, D=${d}, random views (seed ${seed}), loss defaults of MATH.md`);
-  console.log('launching headless Chromium with WebGPU…');
-  const page = await openWebGPUPage<CliPageApi>(cliPageEntry(ctx));
+  const runtime = runtimeFlag(flags.runtime);
+  console.log(runtime === 'chromium' ? 'launching headless Chromium with WebGPU…' : 'requesting a WebGPU device from Dawn (Node)…');
+  const page = await openCliGpu(runtime, ctx);
   const rows: string[][] = [];
   let allOk = true;
   try {
-    const a = page.adapter;
-    console.log(`WebGPU adapter: vendor=${a.vendor || '(empty)'} architecture=${a.architecture || '(empty)'} description=${a.description || '(empty)'}`);
+    console.log(`WebGPU adapter (${runtime}): ${adapterLabel(page.adapter)}`);
     const { z1, z2 } = randomViews(n, d, seed);
     for (const [i, c] of DEMO_CASES.entries()) {
       const tag = `[${i + 1}/${DEMO_CASES.length}] ${c.label}:`;
       console.log(`${tag} GPU forward+backward…`);
-      const gpu = await page.call('runLoss', z1, z2, n, d, c.options);
+      const gpu = await page.runLoss(z1, z2, n, d, c.options);
       console.log(`${tag} float64 reference…`);
       const ref = referenceLoss(z1, z2, n, d, c.options);
       console.log(`${tag} timing ${runs} runs after ${warmup} warm-up…`);
-      const times = await page.call('timeLoss', z1, z2, n, d, c.options, warmup, runs);
+      const times = await page.timeLoss(z1, z2, n, d, c.options, warmup, runs);
       const lossErr = Math.abs(gpu.loss - ref.loss) / Math.abs(ref.loss);
       const gradErr = Math.max(relativeL2(gpu.gradZ1!, ref.gradZ1), relativeL2(gpu.gradZ2!, ref.gradZ2));
       // MATH.md's tolerances: loss 1e-5 relative (1e-6 absolute near 0), gradients 1e-4 relative L2.

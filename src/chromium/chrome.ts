@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 
 /** Where Chromium or Chrome usually lives, checked in order after `CHROME_PATH`. */
 export const STANDARD_CHROME_PATHS: readonly string[] = [
@@ -62,6 +62,9 @@ export async function launchChrome(extraArgs: string[] = []): Promise<Browser> {
   };
   let browser: Browser;
   try {
+    // Loaded only here: puppeteer-core is an optional peer dependency (the CLI's --runtime
+    // chromium, the tests, the Chromium bench), not needed by the library or the node runtime.
+    const { default: puppeteer } = await import('puppeteer-core');
     browser = await puppeteer.launch({
       executablePath: findChrome(),
       headless: true,

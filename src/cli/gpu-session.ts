@@ -1,20 +1,13 @@
 /**
- * The page the CLI (`webgpu-contrastive eval`, `webgpu-contrastive demo`) opens in headless
- * Chromium: one ContrastiveLoss on the page's own device, and the functions Node calls.
+ * What the CLI's commands do on a GPU, written once against a {@link ContrastiveLoss}: run on
+ * Node + Dawn in the CLI's own process, or inside the headless-Chromium page
+ * (src/chromium/cli-page.ts) for `--runtime chromium`. Uses only the device, no DOM, no Node.
  */
-import { ContrastiveLoss, type LossResult } from '../contrastive-loss.js';
+import type { ContrastiveLoss, LossResult } from '../contrastive-loss.js';
 import type { LossOptions } from '../options.js';
-import { exposeToNode } from './page-rpc.js';
-
-let lossPromise: Promise<ContrastiveLoss> | undefined;
-function pageLoss(): Promise<ContrastiveLoss> {
-  lossPromise ??= ContrastiveLoss.create();
-  return lossPromise;
-}
 
 /** One fused forward+backward through `ContrastiveLoss.compute` (Float32Arrays in and out). */
-export async function runLoss(z1: Float32Array, z2: Float32Array, n: number, d: number, options: LossOptions): Promise<LossResult> {
-  const cl = await pageLoss();
+export function runLossOn(cl: ContrastiveLoss, z1: Float32Array, z2: Float32Array, n: number, d: number, options: LossOptions): Promise<LossResult> {
   return cl.compute(z1, z2, n, d, options, true);
 }
 
@@ -22,7 +15,8 @@ export async function runLoss(z1: Float32Array, z2: Float32Array, n: number, d: 
  * Wall time in ms of `runs` fused forward+backward passes on GPU-resident inputs (encode, submit,
  * wait for the queue), after `warmup` untimed ones. Uploads and read-backs are not timed.
  */
-export async function timeLoss(
+export async function timeLossOn(
+  cl: ContrastiveLoss,
   z1: Float32Array,
   z2: Float32Array,
   n: number,
@@ -31,7 +25,6 @@ export async function timeLoss(
   warmup: number,
   runs: number,
 ): Promise<number[]> {
-  const cl = await pageLoss();
   const device = cl.device;
   const upload = (data: Float32Array) => {
     const b = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
@@ -61,10 +54,3 @@ export async function timeLoss(
     for (const b of [bz1, bz2, ...Object.values(outputs)]) b.destroy();
   }
 }
-
-const pageFunctions = { runLoss, timeLoss };
-
-/** The functions the CLI page offers to Node. */
-export type CliPageApi = typeof pageFunctions;
-
-exposeToNode(pageFunctions);

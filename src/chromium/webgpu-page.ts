@@ -4,16 +4,12 @@
  * flags, and return typed calls into the functions the entry registered with `exposeToNode`.
  */
 import type { Page } from 'puppeteer-core';
-import type { PageFunctions } from '../browser/page-rpc.js';
+import type { PageFunctions } from './page-rpc.js';
 import { callInPage } from './page-call.js';
-import { openEntryPage, serveEntryInChrome } from './served-entry.js';
+import { openEntryPage, serveEntryInChrome, type EntrySource } from './served-entry.js';
 
-/** What the page's WebGPU adapter says it is (`GPUAdapter.info`). */
-export interface AdapterInfo {
-  vendor: string;
-  architecture: string;
-  description: string;
-}
+import type { AdapterInfo } from '../runtime/types.js';
+export type { AdapterInfo } from '../runtime/types.js';
 
 /** An open page with typed calls into its functions. Close it to end Chromium and the server. */
 export interface WebGPUPage<F extends PageFunctions> {
@@ -24,12 +20,12 @@ export interface WebGPUPage<F extends PageFunctions> {
 }
 
 /**
- * Open `entry` (a browser module that calls `exposeToNode`; an absolute path, or one relative to
- * the working directory) in a fresh headless Chromium. Throws when Chromium is missing or the
+ * Open a page running `source` (a browser module that calls `exposeToNode`: a source entry to
+ * bundle, or a prebuilt bundle) in a fresh headless Chromium. Throws when Chromium is missing or the
  * page has no WebGPU adapter, after cleaning up.
  */
-export async function openWebGPUPage<F extends PageFunctions>(entry: string): Promise<WebGPUPage<F>> {
-  const served = await serveEntryInChrome(entry);
+export async function openWebGPUPage<F extends PageFunctions>(source: EntrySource): Promise<WebGPUPage<F>> {
+  const served = await serveEntryInChrome(source);
   try {
     const page = await openEntryPage(served.browser, served.url, { what: 'the WebGPU page', timeoutMs: 30_000 });
     const adapter = await page.evaluate(async () => {

@@ -5,11 +5,26 @@
  * the entry to call `exposeToNode`.
  */
 import type { Browser, Page } from 'puppeteer-core';
-// @ts-expect-error plain ESM config module without types
-import { bundleForBrowser } from '../../esbuild.config.mjs';
+import { readFileSync } from 'node:fs';
 import { launchChrome } from './chrome.js';
 import { waitForPage } from './page-call.js';
 import { modulePage, serveFiles, type ServedFiles, type StaticServer } from './static-server.js';
+
+/**
+ * What the page runs: `entry`, a browser module (absolute, or relative to the working directory)
+ * bundled with esbuild now (a development checkout: tests, bench); or `bundle`, the path of a
+ * prebuilt one (the installed package's dist/chromium/cli-page.js, no esbuild needed).
+ */
+export type EntrySource = string | { entry: string } | { bundle: string };
+
+/** The JavaScript of `source`. esbuild (a dev dependency) is imported only to bundle an entry. */
+async function entryCode(source: EntrySource): Promise<string> {
+  if (typeof source === 'object' && 'bundle' in source) return readFileSync(source.bundle, 'utf8');
+  const entry = typeof source === 'string' ? source : source.entry;
+  // @ts-expect-error plain ESM config module without types
+  const { bundleForBrowser } = await import('../../esbuild.config.mjs');
+  return (await bundleForBrowser(entry)) as string;
+}
 
 /** A running Chromium and the server of its entry page. */
 export interface ServedEntry {
@@ -21,14 +36,13 @@ export interface ServedEntry {
 }
 
 /**
- * Bundle `entry` (a browser module; absolute, or relative to the working directory), serve it
- * and launch Chromium with the WebGPU flags plus `extraFlags`. Cleans up before rethrowing.
+ * Serve `source` (see {@link EntrySource}) and launch Chromium with the WebGPU flags plus `extraFlags`. Cleans up before rethrowing.
  */
-export async function serveEntryInChrome(entry: string, options: { title?: string; extraFlags?: string[] } = {}): Promise<ServedEntry> {
+export async function serveEntryInChrome(source: EntrySource, options: { title?: string; extraFlags?: string[] } = {}): Promise<ServedEntry> {
   const files: ServedFiles = new Map();
   files.set('/index.html', { body: modulePage('/entry.js', options.title), type: 'text/html' });
   files.set('/favicon.ico', { body: '', type: 'image/x-icon' });
-  files.set('/entry.js', { body: (await bundleForBrowser(entry)) as string, type: 'text/javascript' });
+  files.set('/entry.js', { body: await entryCode(source), type: 'text/javascript' });
   let server: StaticServer | undefined;
   let browser: Browser | undefined;
   const close = async () => {

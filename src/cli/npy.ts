@@ -5,7 +5,7 @@
  * file is a C-order, 2-D, little-endian float32/float64 array whose data fills exactly its
  * shape, with one-line messages that say which file is wrong and how.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dump, parse } from 'npyjs';
 
 /** A 2-D float array read from a `.npy` file (row-major, C order). */
@@ -91,8 +91,13 @@ function littleEndianHost(): boolean {
 export function readNpy2D(path: string): Npy2D {
   let bytes: Uint8Array;
   try {
+    // A FIFO, a device or /dev/stdin would block the read (or never end): regular files only.
+    const st = statSync(path);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (!st.isFile()) throw new NpyError(`cannot read ${path}: not a regular file (a pipe, socket or device)`);
     bytes = readFileSync(path);
   } catch (e) {
+    if (e instanceof NpyError) throw e;
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message;
     throw new NpyError(`cannot read ${path}: ${why}`);

@@ -1,0 +1,124 @@
+/**
+ * The loss-option flags of `webgpu-contrastive eval`, one table entry per option: its flag, the
+ * LossOptions key it sets, which losses read it, the result.json field it is recorded under and
+ * its help line. How its text is read comes from the option schema (src/options.ts
+ * OPTION_SCHEMA: number, boolean or choice), and resolveOptions checks the value's range. Parsing, the options object, the "does not affect"
+ * notes, result.json and the usage text all come from this table, so a new option (issue 11's
+ * `--negatives`, `--grad-temperature`, `--diagnostics`, `--bank`) is one more entry.
+ */
+import { DEFAULT_DT_M, DEFAULT_SIGMA, DEFAULT_TEMPERATURE, OPTION_SCHEMA, type LossName, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { UsageError, numberFlag } from './common.js';
+
+/** How a flag's text becomes an option value. */
+export type FlagKind =
+  | { type: 'number'; positive?: boolean }
+  | { type: 'boolean' }
+  | { type: 'choice'; choices: readonly string[] };
+
+/** One loss option on the command line. */
+export interface LossOptionFlag {
+  /** The flag without its dashes, e.g. `temperature` for `--temperature`. */
+  flag: string;
+  /** The LossOptions key it sets. */
+  key: keyof LossOptions & keyof ResolvedLossOptions;
+  /** The losses that read it (all when absent). */
+  losses?: readonly LossName[];
+  /** The field of result.json that records the resolved value. */
+  resultField: string;
+  /** Placeholder for the value in the usage text (none for booleans). */
+  metavar?: string;
+  /** The usage text's description. */
+  help: string;
+}
+
+/** Every loss option the CLI takes. */
+export const LOSS_OPTION_FLAGS: readonly LossOptionFlag[] = [
+  {
+    flag: 'temperature',
+    key: 'temperature',
+    resultField: 'temperature',
+    metavar: 'T',
+    help: `τ > 0 (default ${Object.entries(DEFAULT_TEMPERATURE).map(([k, v]) => `${v} ${k}`).join(', ')})`,
+  },
+  {
+    flag: 'sigma',
+    key: 'sigma',
+    losses: ['dclw'],
+    resultField: 'sigma',
+    metavar: 'S',
+    help: `DCLW σ > 0 (default ${DEFAULT_SIGMA}; dclw only)`,
+  },
+  {
+    flag: 'weight-grad',
+    key: 'weightGrad',
+    losses: ['dclw'],
+    resultField: 'weight_grad',
+    help: 'DCLW: gradient flows through the weights (default: detached; dclw only)',
+  },
+  {
+    flag: 'dt-m',
+    key: 'dtM',
+    losses: ['dualtemp'],
+    resultField: 'dt_m',
+    metavar: 'M',
+    help: `dual temperature ratio m > 0 (default ${DEFAULT_DT_M}; dualtemp only)`,
+  },
+];
+
+/** How `f`'s text is read, from the option schema. */
+export function flagKind(f: LossOptionFlag): FlagKind {
+  const spec = OPTION_SCHEMA[f.key];
+  if (!spec) throw new Error(`CLI flag --${f.flag} names ${f.key}, which the option schema does not have`);
+  if (spec.type === 'number') return { type: 'number', positive: spec.min > 0 };
+  if (spec.type === 'choice') return { type: 'choice', choices: spec.values };
+  if (spec.type === 'boolean' || typeof spec.default === 'boolean') return { type: 'boolean' };
+  throw new Error(`CLI flag --${f.flag}: option ${f.key} has no command-line form (schema type ${spec.type})`);
+}
+
+/** The node:util parseArgs entries for the table. */
+export function lossOptionParseConfig(): Record<string, { type: 'string' | 'boolean' }> {
+  return Object.fromEntries(LOSS_OPTION_FLAGS.map((f) => [f.flag, { type: flagKind(f).type === 'boolean' ? 'boolean' : 'string' }]));
+}
+
+/** The usage lines for the table, aligned like the rest of the help. */
+export function lossOptionUsage(): string {
+  return LOSS_OPTION_FLAGS.map((f) => {
+    const left = `  --${f.flag}${f.metavar ? ` ${f.metavar}` : ''}`;
+    return `${left.padEnd(24)}${f.help}`;
+  }).join('\n');
+}
+
+/** The options the flags set (only those given) and the flags given that `loss` does not read. */
+export function lossOptionsFromFlags(
+  loss: LossName,
+  values: Record<string, string | boolean | undefined>,
+): { options: LossOptions; ignored: string[] } {
+  const options: LossOptions = { loss };
+  const ignored: string[] = [];
+  for (const f of LOSS_OPTION_FLAGS) {
+    const raw = values[f.flag];
+    if (raw === undefined || raw === false) continue;
+    let value: number | boolean | string;
+    const kind = flagKind(f);
+    if (kind.type === 'boolean') value = true;
+    else if (kind.type === 'number') value = numberFlag(`--${f.flag}`, raw as string, { positive: kind.positive })!;
+    else {
+      if (!kind.choices.includes(raw as string)) throw new UsageError(`--${f.flag} must be one of ${kind.choices.join(', ')}, got '${raw}'`);
+      value = raw as string;
+    }
+    (options as unknown as Record<string, unknown>)[f.key] = value;
+    if (f.losses && !f.losses.includes(loss)) ignored.push(`--${f.flag}`);
+  }
+  return { options, ignored };
+}
+
+/** The result.json fields of the resolved options, and the names of those `loss` reads. */
+export function resolvedOptionFields(resolved: ResolvedLossOptions): { fields: Record<string, unknown>; used: string[] } {
+  const fields: Record<string, unknown> = {};
+  const used: string[] = [];
+  for (const f of LOSS_OPTION_FLAGS) {
+    fields[f.resultField] = resolved[f.key];
+    if (!f.losses || f.losses.includes(resolved.loss)) used.push(f.resultField);
+  }
+  return { fields, used };
+}
