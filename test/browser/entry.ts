@@ -5,6 +5,7 @@ import { exposeToNode } from '../../src/browser/page-rpc.js';
 import { adapterReport, runNormalizeRows } from './smoke.js';
 import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceError, runFusedLoss } from './loss-runner.js';
 import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
+import { jaxReady, jaxStepCompare, jaxStepErrors, jaxTrainingLoop } from './jax-page.js';
 
 const pageFunctions = {
   adapterReport,
@@ -19,6 +20,10 @@ const pageFunctions = {
   tfjsOpLeak,
   tfjsTraining,
   tfjsOnCpuError,
+  jaxReady,
+  jaxStepCompare,
+  jaxTrainingLoop,
+  jaxStepErrors,
 };
 
 /** The functions the test page offers (typed calls from Node). */
