@@ -5,8 +5,8 @@
  * other measurements.
  */
 import type { Browser, Page } from 'puppeteer-core';
-import { callInPage } from '../src/node/page-call.js';
-import { openEntryPage, serveEntryInChrome } from '../src/node/served-entry.js';
+import { callInPage } from '../src/chromium/page-call.js';
+import { openEntryPage, serveEntryInChrome } from '../src/chromium/served-entry.js';
 import type { BenchPageApi } from './page/entry.js';
 
 /** Chromium flags on top of the WebGPU ones: full-resolution timestamps (no 100 µs quantization). */

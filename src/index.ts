@@ -12,6 +12,6 @@ export {
   DEFAULT_SIGMA,
   DEFAULT_DT_M,
   resolveOptions,
-  checkViews,
 } from './options.js';
+export { checkViews } from './validate.js';
 export type { LossName, LossOptions, ResolvedLossOptions } from './options.js';

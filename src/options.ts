@@ -45,11 +45,84 @@ export const DEFAULT_SIGMA = 0.5;
 /** Default dual-temperature ratio m. */
 export const DEFAULT_DT_M = 10;
 
-function positiveFinite(name: string, v: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new RangeError(`${name} must be a finite number > 0, got ${v}`);
+/** The loss's default for a number or choice option. */
+type PerLoss<T> = T | ((loss: LossName) => T);
+
+/** A finite number in [min, max]. */
+export interface NumberOptionSpec {
+  type: 'number';
+  /** Smallest allowed value (inclusive). */
+  min: number;
+  /** Largest allowed value (inclusive). */
+  max: number;
+  /** Why the range is what it is (appended to the error). */
+  why?: string;
+  default: PerLoss<number>;
+}
+
+/** A boolean (no truthy strings). */
+export interface BooleanOptionSpec {
+  type: 'boolean';
+  default: boolean;
+}
+
+/** One of a fixed set of strings. */
+export interface ChoiceOptionSpec {
+  type: 'choice';
+  values: readonly string[];
+  /** Absent: the option is required. */
+  default?: PerLoss<string>;
+}
+
+/** Anything else: `check` validates a given value (throws) and returns what to store. */
+export interface CustomOptionSpec {
+  type: 'custom';
+  /** The value stored when the option is absent. */
+  default: unknown;
+  check: (value: unknown, name: string) => unknown;
+}
+
+/** How one option is typed, bounded and defaulted. */
+export type OptionSpec = NumberOptionSpec | BooleanOptionSpec | ChoiceOptionSpec | CustomOptionSpec;
+
+/**
+ * The option schema: one entry per key of {@link LossOptions}. {@link resolveOptions}, the CLI
+ * and the docs read it; a new option is one entry here (plus, when it constrains another
+ * option, one function in {@link OPTION_RULES}).
+ */
+export const OPTION_SCHEMA: Readonly<Record<string, OptionSpec>> = {
+  loss: { type: 'choice', values: LOSS_NAMES },
+  temperature: { type: 'number', min: Number.MIN_VALUE, max: Number.MAX_VALUE, default: (loss) => DEFAULT_TEMPERATURE[loss] },
+  sigma: { type: 'number', min: Number.MIN_VALUE, max: Number.MAX_VALUE, default: DEFAULT_SIGMA },
+  weightGrad: { type: 'custom', default: false, check: (v) => v },
+  dtM: { type: 'number', min: Number.MIN_VALUE, max: Number.MAX_VALUE, default: DEFAULT_DT_M },
+};
+
+/** Constraints between options, checked after every option on its own; each throws on a violation. */
+export const OPTION_RULES: readonly ((o: ResolvedLossOptions) => void)[] = [];
+
+function perLoss<T>(value: PerLoss<T>, loss: LossName): T {
+  return typeof value === 'function' ? (value as (l: LossName) => T)(loss) : value;
+}
+
+function checkOption(name: string, spec: OptionSpec, value: unknown): unknown {
+  switch (spec.type) {
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < spec.min || value > spec.max) {
+        throw new RangeError(`${name} must be a finite number > 0, got ${value}`);
+      }
+      return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw new TypeError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+      return value;
+    case 'choice':
+      if (typeof value !== 'string' || !spec.values.includes(value)) {
+        throw new TypeError(`unknown ${name} ${JSON.stringify(value)}; expected one of ${spec.values.join(', ')}`);
+      }
+      return value;
+    case 'custom':
+      return spec.check(value, name);
   }
-  return v;
 }
 
 /** Fill in defaults and validate; throws a RangeError/TypeError that names the bad option. */
@@ -58,29 +131,18 @@ export function resolveOptions(options: LossOptions): ResolvedLossOptions {
     throw new TypeError(`unknown loss ${JSON.stringify(options?.loss)}; expected one of ${LOSS_NAMES.join(', ')}`);
   }
   const loss = options.loss;
-  return {
-    loss,
-    temperature: positiveFinite('temperature', options.temperature ?? DEFAULT_TEMPERATURE[loss]),
-    sigma: positiveFinite('sigma', options.sigma ?? DEFAULT_SIGMA),
-    weightGrad: options.weightGrad ?? false,
-    dtM: positiveFinite('dtM', options.dtM ?? DEFAULT_DT_M),
-  };
-}
-
-/**
- * Validate a pair of N×D views given as flat row-major arrays. Throws on N < 2, D < 1,
- * length mismatches and non-finite values.
- */
-export function checkViews(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: number): void {
-  if (!Number.isInteger(n) || n < 2) throw new RangeError(`N must be an integer ≥ 2 (no negatives with N = 1), got ${n}`);
-  if (!Number.isInteger(d) || d < 1) throw new RangeError(`D must be an integer ≥ 1, got ${d}`);
-  if (z1.length !== n * d) throw new RangeError(`z1 has ${z1.length} values, expected N·D = ${n}·${d} = ${n * d}`);
-  if (z2.length !== n * d) throw new RangeError(`z2 has ${z2.length} values, expected N·D = ${n}·${d} = ${n * d}`);
-  for (const [name, z] of [['z1', z1], ['z2', z2]] as const) {
-    for (let i = 0; i < z.length; i++) {
-      if (!Number.isFinite(z[i])) {
-        throw new RangeError(`${name} has a non-finite value ${z[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
-      }
+  const given = options as unknown as Record<string, unknown>;
+  const resolved: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(OPTION_SCHEMA)) {
+    const value = given[name];
+    if (value === undefined) {
+      if (spec.type === 'choice' && spec.default === undefined) throw new TypeError(`option ${name} is required`);
+      resolved[name] = spec.type === 'custom' || spec.type === 'boolean' ? spec.default : perLoss(spec.default!, loss);
+    } else {
+      resolved[name] = checkOption(name, spec, value);
     }
   }
+  const out = resolved as unknown as ResolvedLossOptions;
+  for (const rule of OPTION_RULES) rule(out);
+  return out;
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatNpy2D, parseNpy2D, readNpy2D, writeNpy2D } from '../src/node/npy.js';
+import { formatNpy2D, parseNpy2D, readNpy2D, writeNpy2D } from '../src/cli/npy.js';
 import type { LossOptions } from '../src/options.js';
 import { gaussian, mulberry32 } from '../src/random.js';
 import { referenceLoss } from '../src/reference/index.js';

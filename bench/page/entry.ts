@@ -2,7 +2,7 @@
  * The benchmark page: registers the functions the Node driver (bench/main.ts) calls. Every path
  * runs on one device, tfjs's WebGPU backend's (see ./context.ts).
  */
-import { exposeToNode } from '../../src/browser/page-rpc.js';
+import { exposeToNode } from '../../src/chromium/page-rpc.js';
 import { adapterSummary, benchContext } from './context.js';
 import { fmaPeak } from './fma.js';
 import { probeFused, timeFused } from './fused-case.js';

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-webgpu';
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Title } from 'chart.js';
-import { exposeToNode } from '../../src/browser/page-rpc.js';
+import { exposeToNode } from '../../src/chromium/page-rpc.js';
 import type { LossName } from '../../src/options.js';
 import { mulberry32 } from '../../src/random.js';
 import { prepareContrastiveLoss } from '../../src/tfjs/contrastive-loss-op.js';

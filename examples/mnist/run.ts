@@ -17,9 +17,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 // @ts-expect-error plain ESM config module without types
 import { bundleForBrowser } from '../../esbuild.config.mjs';
-import { launchChrome } from '../../src/node/chrome.js';
-import { callInPage, waitForPage } from '../../src/node/page-call.js';
-import { modulePage, serveFiles, type ServedFiles } from '../../src/node/static-server.js';
+import { launchChrome } from '../../src/chromium/chrome.js';
+import { callInPage, waitForPage } from '../../src/chromium/page-call.js';
+import { modulePage, serveFiles, type ServedFiles } from '../../src/chromium/static-server.js';
 import type { DemoConfig, DemoResults, DemoRow } from './page.js';
 
 /** The shape of the `mnist` package's export that this demo uses. */

@@ -25,7 +25,7 @@ export const EXIT_RUNTIME = 1;
 
 /** The browser module the CLI's commands open in headless Chromium. */
 export function cliPageEntry(ctx: CliContext): string {
-  return join(ctx.packageRoot, 'src', 'browser', 'cli-page.ts');
+  return join(ctx.packageRoot, 'src', 'chromium', 'cli-page.ts');
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;

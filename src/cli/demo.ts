@@ -2,8 +2,8 @@
  * `webgpu-contrastive demo` (`npm start`): every loss on one random batch, on WebGPU in headless
  * Chromium, next to the float64 CPU reference, with the GPU time of the fused forward+backward.
  */
-import type { CliPageApi } from '../browser/cli-page.js';
-import { openWebGPUPage } from '../node/webgpu-page.js';
+import type { CliPageApi } from '../chromium/cli-page.js';
+import { openWebGPUPage } from '../chromium/webgpu-page.js';
 import { resolveOptions, type LossOptions } from '../options.js';
 import { gaussian, mulberry32 } from '../random.js';
 import { referenceLoss } from '../reference/index.js';

@@ -4,9 +4,9 @@
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CliPageApi } from '../browser/cli-page.js';
-import { openWebGPUPage } from '../node/webgpu-page.js';
-import { NpyError, readNpy2D, writeNpy2D, type Npy2D } from '../node/npy.js';
+import type { CliPageApi } from '../chromium/cli-page.js';
+import { openWebGPUPage } from '../chromium/webgpu-page.js';
+import { NpyError, readNpy2D, writeNpy2D, type Npy2D } from './npy.js';
 import { DEFAULT_DT_M, DEFAULT_SIGMA, DEFAULT_TEMPERATURE, LOSS_NAMES, resolveOptions, type LossOptions, type ResolvedLossOptions } from '../options.js';
 import { UsageError, cliPageEntry, lossFlag, numberFlag, packageVersion, parseFlags, type CliContext } from './common.js';
 

@@ -5,7 +5,8 @@
  * `test/reference`).
  */
 
-import { checkViews, resolveOptions, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { resolveOptions, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { checkViews } from '../validate.js';
 import { dualTempLoss, dualTempPerAnchor } from './dualtemp.js';
 import { NORM_EPS, normalizeRows, normalizeRowsBackward, type NormalizedRows } from './normalize.js';
 import { mean } from './numerics.js';

@@ -1,13 +1,15 @@
 /**
- * The browser test page: registers the functions Node-side tests call through `openPage()`.
+ * The test page: registers the functions Node-side tests call through `openPage()` (Chromium)
+ * or `openRuntime('node')` (the same functions imported into Node on Dawn).
  */
-import { exposeToNode } from '../../src/browser/page-rpc.js';
+import { exposeToNode } from '../../src/chromium/page-rpc.js';
 import { adapterReport, runNormalizeRows } from './smoke.js';
 import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceError, runFusedLoss } from './loss-runner.js';
 import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
 import { jaxReady, jaxStepCompare, jaxStepErrors, jaxTrainingLoop } from './jax-page.js';
 
-const pageFunctions = {
+/** Every page function, by name: called through Chromium RPC, or directly in Node (test/harness/runtime.ts). */
+export const pageFunctions = {
   adapterReport,
   runNormalizeRows,
   runFusedLoss,

@@ -4,7 +4,7 @@
  * `inject('browserWSEndpoint')` / `inject('pageURL')` (see ./page.ts).
  */
 import type { TestProject } from 'vitest/node';
-import { serveEntryInChrome } from '../../src/node/served-entry.js';
+import { serveEntryInChrome } from '../../src/chromium/served-entry.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

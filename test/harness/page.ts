@@ -5,7 +5,7 @@
  */
 import { inject } from 'vitest';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { callInPage, waitForPage } from '../../src/node/page-call.js';
+import { callInPage, waitForPage } from '../../src/chromium/page-call.js';
 import type { PageApi } from '../browser/entry.js';
 
 /** A page of the shared browser, with typed calls into it. */

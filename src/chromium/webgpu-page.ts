@@ -4,7 +4,7 @@
  * flags, and return typed calls into the functions the entry registered with `exposeToNode`.
  */
 import type { Page } from 'puppeteer-core';
-import type { PageFunctions } from '../browser/page-rpc.js';
+import type { PageFunctions } from './page-rpc.js';
 import { callInPage } from './page-call.js';
 import { openEntryPage, serveEntryInChrome } from './served-entry.js';
 

@@ -3,8 +3,8 @@
  * with typed arguments and results (Float32Arrays survive the trip bit-exact).
  */
 import type { Page } from 'puppeteer-core';
-import { decode, encode } from '../rpc-codec.js';
-import type { PageFunctions } from '../browser/page-rpc.js';
+import { decode, encode } from './rpc-codec.js';
+import type { PageFunctions } from './page-rpc.js';
 
 /** Wait until the page's bundle has registered its functions. */
 export async function waitForPage(page: Page, timeoutMs = 60_000): Promise<void> {
