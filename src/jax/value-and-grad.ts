@@ -9,7 +9,7 @@
  * 2. The views are realized with `z.ref.gpuBuffer()` (contiguous, row-major, offset 0). That
  *    submits every jax-js dispatch the views depend on; jax-js submits each dispatch as soon as
  *    it is made, so work we submit afterwards on the same queue sees finished views.
- * 3. Output arrays are made by jax-js (`np.zeros`, realized with `.ref.gpuBuffer()`): each owns
+ * 3. Output arrays are made by jax-js (`np.full(NaN)`, realized with `.ref.gpuBuffer()`): each owns
  *    a buffer of jax-js's pool alone. The fused kernels write the loss and ∂L/∂z into them, in
  *    one command buffer submitted on jax-js's queue.
  * 4. The views are disposed only after that submit: their buffers go back to jax-js's pool, and
@@ -148,9 +148,12 @@ function extraOutputs(options: LossOptions): [ExtraOutput, number][] {
   return extras;
 }
 
-/** A jax-js float32 array of `shape` that owns its buffer alone, and that buffer. */
+/**
+ * A jax-js float32 array of `shape` that owns its buffer alone, and that buffer. Filled with
+ * NaN, so that anything the kernels fail to write shows as NaN rather than as a plausible value.
+ */
 async function ownedOutput(shape: number[]): Promise<[JaxArray, GPUBuffer]> {
-  const arr = np.zeros(shape, { dtype: np.float32, device: 'webgpu' });
+  const arr = np.full(shape, NaN, { dtype: np.float32, device: 'webgpu' });
   return [arr, await arr.ref.gpuBuffer()];
 }
 
@@ -246,7 +249,9 @@ export function contrastiveValueAndGrad<P extends JsTree<JaxArray>, A extends un
       let gz1: JaxArray;
       let gz2: JaxArray;
       [loss, outputs.loss] = await output([]);
-      [aux.perAnchor, outputs.perAnchor] = await output([2 * n]);
+      // One loss per anchor: both directions (2N), or the N rows of z1 against a bank.
+      const bankForm = (options as { bank?: unknown }).bank !== undefined;
+      [aux.perAnchor, outputs.perAnchor] = await output([bankForm ? n : 2 * n]);
       [gz1, outputs.gradZ1] = await output([n, d]);
       [gz2, outputs.gradZ2] = await output([n, d]);
       const extras = extraOutputs(options);

@@ -1,26 +1,16 @@
 /**
- * The jax-js adapter's tests, one body for every runtime: test/jax.test.ts runs it in headless
- * Chromium (page functions through `openPage()`), test/jax-node.test.ts in Node on Dawn (the same
- * functions imported directly). Inputs are drawn here from a fresh seed (printed; JAX_SEED=<n>
- * reproduces), the float64 reference runs here on the views the encoder produced.
+ * The jax-js adapter's tests, one body for both runtimes (test/harness/runtime.ts):
+ * test/jax.test.ts runs it in headless Chromium, test/jax.node.test.ts in Node on Dawn, on the
+ * page functions of test/browser/jax-page.ts. Inputs are drawn here from a fresh seed (printed;
+ * JAX_SEED=<n> reproduces), the float64 reference runs here on the views the encoder produced.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as JaxPage from '../browser/jax-page.js';
+import { openRuntime, type TestRuntime, type TestRuntimeName } from '../harness/runtime.js';
 import { referenceLoss } from '../../src/reference/index.js';
 import { resolveOptions, type LossOptions } from '../../src/options.js';
 import { makeRng, type Rng } from '../reference/helpers.js';
 import { gradientError, lossError, perAnchorError } from './tolerances.js';
-
-type JaxApi = Pick<typeof JaxPage, 'jaxReady' | 'jaxStepCompare' | 'jaxTrainingLoop' | 'jaxStepErrors'>;
-
-/** A typed call into the jax page functions, wherever they run. */
-export type JaxCall = <K extends keyof JaxApi>(name: K, ...args: Parameters<JaxApi[K]>) => Promise<Awaited<ReturnType<JaxApi[K]>>>;
-
-/** A runtime the suite runs in: how to reach the page functions, and how to let go. */
-export interface JaxRuntime {
-  call: JaxCall;
-  close(): Promise<void>;
-}
 
 const VARIANTS: { name: string; options: LossOptions }[] = [
   { name: 'ntxent', options: { loss: 'ntxent' } },
@@ -55,16 +45,22 @@ function expectGrads(where: string, got: JaxPage.MlpWeights, want: JaxPage.MlpWe
   }
 }
 
-/** Register the suite for one runtime. */
-export function jaxSuite(runtime: string, open: () => Promise<JaxRuntime>): void {
+/** Register the suite on `runtime`. */
+export function jaxSuite(runtime: TestRuntimeName): void {
   const seed = process.env.JAX_SEED ? Number(process.env.JAX_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
   console.log(`[jax ${runtime}] random seed ${seed} (reproduce with JAX_SEED=${seed})`);
   const rng = makeRng(seed);
-  let rt: JaxRuntime;
+  let rt: TestRuntime;
 
   describe(`jax-js adapter (${runtime})`, () => {
     beforeAll(async () => {
-      rt = await open();
+      if (runtime === 'node') {
+        // jax-js reads navigator.userAgent when its webgpu backend loads; Node 20 has no navigator.
+        const g = globalThis as { navigator?: { userAgent?: string } };
+        if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+        if (!g.navigator!.userAgent) Object.defineProperty(g.navigator, 'userAgent', { value: 'node', configurable: true });
+      }
+      rt = await openRuntime(runtime);
       console.log(`[jax ${runtime}] adapter: ${await rt.call('jaxReady')}`);
     });
     afterAll(async () => rt?.close());
