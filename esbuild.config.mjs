@@ -35,9 +35,9 @@ export async function buildDist() {
   await esbuild.build({
     ...shared,
     sourcemap: true,
-    entryPoints: ['src/index.ts', 'src/reference/index.ts', 'src/tfjs/index.ts'],
-    // Optional peer dependencies: the user's own tfjs instance must be the one the op registers with.
-    external: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'],
+    entryPoints: ['src/index.ts', 'src/reference/index.ts', 'src/tfjs/index.ts', 'src/jax/index.ts'],
+    // Optional peer dependencies: the user's own tfjs / jax-js instance must be the one the adapters use.
+    external: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@jax-js/jax'],
     outdir: 'dist',
     outbase: 'src',
     platform: 'neutral',
