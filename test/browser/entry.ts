@@ -5,6 +5,7 @@
 import { exposeToNode } from '../../src/chromium/page-rpc.js';
 import { adapterReport, runNormalizeRows } from './smoke.js';
 import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceError, runFusedLoss } from './loss-runner.js';
+import { deviceLossDuringCompute, encodeManyThenSubmit, soak, strictError } from './lifetime-page.js';
 import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
 import { jaxReady, jaxStepCompare, jaxStepErrors, jaxTrainingLoop } from './jax-page.js';
 
@@ -22,6 +23,12 @@ export const pageFunctions = {
   tfjsOpLeak,
   tfjsTraining,
   tfjsOnCpuError,
+  // issue 9: lifetime, strict inputs, device loss (test/lifetime.test.ts, test/strict.test.ts)
+  encodeManyThenSubmit,
+  soak,
+  strictError,
+  deviceLossDuringCompute,
+  // issue 13: the jax-js adapter (test/jax.test.ts, test/jax.node.test.ts)
   jaxReady,
   jaxStepCompare,
   jaxTrainingLoop,
