@@ -35,7 +35,7 @@ export async function importNodeBundle(entry, outfile) {
  * The library entry points, one per `exports` subpath (`.`, `./reference`, `./tfjs`; a new one is
  * one entry here and one in package.json's exports map).
  */
-export const LIBRARY_ENTRIES = ['src/index.ts', 'src/reference/index.ts', 'src/tfjs/index.ts'];
+export const LIBRARY_ENTRIES = ['src/index.ts', 'src/reference/index.ts', 'src/tfjs/index.ts', 'src/jax/index.ts'];
 
 /** Keeps `import('../../esbuild.config.mjs')` (dev-only bundling of a page entry) out of the built CLI. */
 const devConfigExternal = {
@@ -88,8 +88,8 @@ export async function buildDist() {
     ...shared,
     sourcemap: true,
     entryPoints: LIBRARY_ENTRIES,
-    // Optional peer dependencies: the user's own tfjs instance must be the one the op registers with.
-    external: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'],
+    // Optional peer dependencies: the user's own tfjs / jax-js instance must be the one the adapters use.
+    external: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@jax-js/jax'],
     outdir: 'dist',
     outbase: 'src',
     platform: 'neutral',

@@ -7,6 +7,7 @@ import { adapterReport, runNormalizeRows } from './smoke.js';
 import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceError, runFusedLoss } from './loss-runner.js';
 import { deviceLossDuringCompute, encodeManyThenSubmit, soak, strictError } from './lifetime-page.js';
 import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
+import { jaxReady, jaxStepCompare, jaxStepErrors, jaxTrainingLoop } from './jax-page.js';
 
 /** Every page function, by name: called through Chromium RPC, or directly in Node (test/harness/runtime.ts). */
 export const pageFunctions = {
@@ -27,6 +28,11 @@ export const pageFunctions = {
   soak,
   strictError,
   deviceLossDuringCompute,
+  // issue 13: the jax-js adapter (test/jax.test.ts, test/jax.node.test.ts)
+  jaxReady,
+  jaxStepCompare,
+  jaxTrainingLoop,
+  jaxStepErrors,
 };
 
 /** The functions the test page offers (typed calls from Node). */
