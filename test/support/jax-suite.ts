@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as JaxPage from '../browser/jax-page.js';
 import { openRuntime, type TestRuntime, type TestRuntimeName } from '../harness/runtime.js';
+import { relativeL2 } from '../../src/cli/demo.js';
 import { referenceLoss } from '../../src/reference/index.js';
 import { resolveOptions, type LossOptions } from '../../src/options.js';
 import { makeRng, type Rng } from '../reference/helpers.js';
@@ -40,19 +41,9 @@ function drawBatch(rng: Rng, s: JaxPage.MlpShape) {
 /** Worst errors seen in this file's reference comparisons (printed at the end, for the record). */
 const worst = { stepLoss: 0, stepGrad: 0, baselineLoss: 0, baselineGrad: 0 };
 
-function relL2(got: Float32Array, want: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i]! - want[i]!) ** 2;
-    den += want[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
 function expectGrads(where: string, got: JaxPage.MlpWeights, want: JaxPage.MlpWeights, track: 'stepGrad' | 'baselineGrad'): void {
   for (const k of ['W1', 'b1', 'W2'] as const) {
-    worst[track] = Math.max(worst[track], relL2(got[k], want[k]));
+    worst[track] = Math.max(worst[track], relativeL2(got[k], want[k]));
     // d = 2: the D = 1 special case of gradientError does not apply to parameter gradients.
     const ge = gradientError(got[k], want[k], 2);
     expect(ge.ok, `${where}: ∂L/∂${k} ${ge.describe}`).toBe(true);
