@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { relativeL2 } from '../src/cli/demo.js';
 import { referenceLoss } from '../src/reference/index.js';
 import { LOSS_NAMES, type LossName } from '../src/options.js';
 import { callInPage } from '../src/chromium/page-call.js';
@@ -95,16 +96,6 @@ interface Row {
   new_gpu_bytes: number;
 }
 
-function relL2(got: Float32Array, want: Float64Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i]! - want[i]!) ** 2;
-    den += want[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
 function table(head: string[], rows: string[][]): string {
   const all = [head, ...rows];
   const widths = head.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
@@ -130,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
       const r = await rt.call('timeJaxCase', path, options, n, cfg.d, 0, 1, true);
       const ref = referenceLoss(r.z1!, r.z2!, n, cfg.d, options);
       const lossErr = Math.abs(r.loss! - ref.loss) / Math.abs(ref.loss);
-      const gradErr = Math.max(relL2(r.gradZ1!, ref.gradZ1), relL2(r.gradZ2!, ref.gradZ2));
+      const gradErr = Math.max(relativeL2(r.gradZ1!, ref.gradZ1), relativeL2(r.gradZ2!, ref.gradZ2));
       checks.push({ path, n, d: cfg.d, loss_rel_err: lossErr, grad_rel_l2: gradErr, ok: lossErr <= 1e-5 && gradErr <= 1e-4 });
       log(`check ${path} N=${n}: loss rel ${lossErr.toExponential(2)}, grad rel L2 ${gradErr.toExponential(2)}`);
     }

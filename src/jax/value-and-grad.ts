@@ -206,7 +206,7 @@ export function contrastiveValueAndGrad<P extends JsTree<JaxArray>, A extends un
   resolveOptions(options);
   const wantAux = adapterOptions.aux === true;
 
-  return async (params: P, ...args: A): Promise<any> => {
+  const step = async (params: P, ...args: A): Promise<[JaxArray, P] | [[JaxArray, ContrastiveAux], P]> => {
     let cl: ContrastiveLoss;
     try {
       const device = jaxDevice();
@@ -293,10 +293,12 @@ export function contrastiveValueAndGrad<P extends JsTree<JaxArray>, A extends un
     } finally {
       pullback.dispose();
     }
-    if (wantAux) return [[loss, aux as ContrastiveAux], grads] as [[JaxArray, ContrastiveAux], P];
+    if (wantAux) return [[loss!, aux as ContrastiveAux], grads!];
     aux.perAnchor!.dispose();
     aux.gradTemperature?.dispose();
     aux.diagnostics?.dispose();
-    return [loss, grads] as [JaxArray, P];
+    return [loss!, grads!];
   };
+  // Which of the two the caller gets is fixed by `aux` (the overloads above).
+  return step as ContrastiveStep<P, A> & ContrastiveStepWithAux<P, A>;
 }

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as JaxPage from '../browser/jax-page.js';
 import { openRuntime, type TestRuntime, type TestRuntimeName } from '../harness/runtime.js';
+import { relativeL2 } from '../../src/cli/demo.js';
 import { referenceLoss } from '../../src/reference/index.js';
 import { resolveOptions, type LossOptions } from '../../src/options.js';
 import { makeRng, type Rng } from '../reference/helpers.js';
@@ -37,8 +38,12 @@ function drawBatch(rng: Rng, s: JaxPage.MlpShape) {
   return { x1, x2, w };
 }
 
-function expectGrads(where: string, got: JaxPage.MlpWeights, want: JaxPage.MlpWeights): void {
+/** Worst errors seen in this file's reference comparisons (printed at the end, for the record). */
+const worst = { stepLoss: 0, stepGrad: 0, baselineLoss: 0, baselineGrad: 0 };
+
+function expectGrads(where: string, got: JaxPage.MlpWeights, want: JaxPage.MlpWeights, track: 'stepGrad' | 'baselineGrad'): void {
   for (const k of ['W1', 'b1', 'W2'] as const) {
+    worst[track] = Math.max(worst[track], relativeL2(got[k], want[k]));
     // d = 2: the D = 1 special case of gradientError does not apply to parameter gradients.
     const ge = gradientError(got[k], want[k], 2);
     expect(ge.ok, `${where}: ∂L/∂${k} ${ge.describe}`).toBe(true);
@@ -63,7 +68,11 @@ export function jaxSuite(runtime: TestRuntimeName): void {
       rt = await openRuntime(runtime);
       console.log(`[jax ${runtime}] adapter: ${await rt.call('jaxReady')}`);
     });
-    afterAll(async () => rt?.close());
+    afterAll(async () => {
+      const e = (v: number) => v.toExponential(2);
+      console.log(`[jax ${runtime}] worst relative errors vs the float64 reference: step loss ${e(worst.stepLoss)}, step parameter grads (L2) ${e(worst.stepGrad)}; jax-ops baseline loss ${e(worst.baselineLoss)}, grads ${e(worst.baselineGrad)}`);
+      await rt?.close();
+    });
 
     it.each(VARIANTS)('$name: step loss = reference, parameter grads = reference ∂L/∂z through vjp (plain and jit)', async ({ options }) => {
       const cases: [JaxPage.EncoderMode, JaxPage.MlpShape][] = [
@@ -78,7 +87,8 @@ export function jaxSuite(runtime: TestRuntimeName): void {
         const le = lossError(r.loss, ref.loss);
         if (process.env.JAX_LOG) console.log(`${where}: loss ${le.describe}`);
         expect(le.ok, `${where}: loss ${r.loss} vs reference ${ref.loss} (${le.describe})`).toBe(true);
-        expectGrads(`${where} step vs reference`, r.grads, r.refGrads);
+        expectGrads(`${where} step vs reference`, r.grads, r.refGrads, 'stepGrad');
+        worst.stepLoss = Math.max(worst.stepLoss, Math.abs(r.loss - ref.loss) / Math.abs(ref.loss));
         expect(r.perAnchor.length).toBe(2 * s.n);
         for (let a = 0; a < 2 * s.n; a++) {
           const pe = perAnchorError(r.perAnchor[a]!, ref.perAnchor[a]!, resolveOptions(options).temperature, options.loss === 'dualtemp' ? 10 : 1);
@@ -86,7 +96,8 @@ export function jaxSuite(runtime: TestRuntimeName): void {
         }
         const be = lossError(r.baselineLoss, ref.loss);
         expect(be.ok, `${where}: jax-ops baseline loss ${r.baselineLoss} vs ${ref.loss} (${be.describe})`).toBe(true);
-        expectGrads(`${where} jax-ops baseline vs reference`, r.baselineGrads, r.refGrads);
+        expectGrads(`${where} jax-ops baseline vs reference`, r.baselineGrads, r.refGrads, 'baselineGrad');
+        worst.baselineLoss = Math.max(worst.baselineLoss, Math.abs(r.baselineLoss - ref.loss) / Math.abs(ref.loss));
         expect(r.paramRefCounts, `${where}: the step consumed exactly its reference to each parameter`).toEqual([1, 1, 1]);
       }
     });
