@@ -25,10 +25,15 @@ export interface LossOptions {
 
 /** Options with every default filled in and validated. */
 export interface ResolvedLossOptions {
+  /** Which loss. */
   loss: LossName;
+  /** τ. */
   temperature: number;
+  /** DCLW's σ. */
   sigma: number;
+  /** DCLW: gradient through the weights. */
   weightGrad: boolean;
+  /** Dual temperature's m. */
   dtM: number;
 }
 
@@ -69,18 +74,21 @@ export interface NumberOptionSpec {
   max: number;
   /** Why the range is what it is (appended to the error). */
   why?: string;
+  /** The value when absent (per loss when a function). */
   default: PerLoss<number>;
 }
 
 /** A boolean (no truthy strings). */
 export interface BooleanOptionSpec {
   type: 'boolean';
+  /** The value when absent. */
   default: boolean;
 }
 
 /** One of a fixed set of strings. */
 export interface ChoiceOptionSpec {
   type: 'choice';
+  /** The allowed values. */
   values: readonly string[];
   /** Absent: the option is required. */
   default?: PerLoss<string>;
@@ -91,6 +99,7 @@ export interface CustomOptionSpec {
   type: 'custom';
   /** The value stored when the option is absent. */
   default: unknown;
+  /** Validate a given value (throw a TypeError/RangeError naming `name`) and return what to store. */
   check: (value: unknown, name: string) => unknown;
 }
 
