@@ -2,8 +2,8 @@
  * webgpu-contrastive: fused WebGPU kernels for contrastive-learning losses.
  * See README.md for the API and MATH.md (shared/) for the formulas.
  */
-export { ContrastiveLoss } from './contrastive-loss.js';
-export { requestDevice, requestRuntimeDevice, NoAdapterError } from './runtime/index.js';
+export { ContrastiveLoss, DeviceLostError } from './contrastive-loss.js';
+export { requestDevice, requestRuntimeDevice, NoAdapterError, installDawnNavigator, relaunchWithSwiftShader } from './runtime/index.js';
 export type { AdapterInfo, DeviceRequest, RuntimeDevice, RuntimeName } from './runtime/index.js';
 export type { CreateOptions, EncodeArgs, LossOutputs, LossResult } from './contrastive-loss.js';
 export { KERNELS, TILES } from './kernels.js';
@@ -14,6 +14,10 @@ export {
   DEFAULT_SIGMA,
   DEFAULT_DT_M,
   resolveOptions,
+  OPTION_SCHEMA,
+  OPTION_RULES,
+  SCALE_RANGE,
 } from './options.js';
 export { checkViews } from './validate.js';
-export type { LossName, LossOptions, ResolvedLossOptions } from './options.js';
+export type { LossName, LossOptions, ResolvedLossOptions, OptionSpec } from './options.js';
+export { WORKSPACE_SHAPES, CONSTANT_ENTRIES } from './lifetime.js';

@@ -114,7 +114,7 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
     passes.push(
       {
         kernel: 'gradRows',
-        bindings: [constant('tile'), ws('U'), ws('lse'), ws('coefC'), ws('posCoef'), ws('gU')],
+        bindings: [constant('tile'), ws('U'), ws('lse'), ws('coefC'), ws('posCoef'), ws('gU'), ws('norms')],
         grid: [Math.ceil(rows / TILES.gradRows), Math.ceil(d4 / TILES.gradVec4Cols)],
       },
       {

@@ -5,6 +5,7 @@
 import { exposeToNode } from '../../src/chromium/page-rpc.js';
 import { adapterReport, runNormalizeRows } from './smoke.js';
 import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceError, runFusedLoss } from './loss-runner.js';
+import { deviceLossDuringCompute, encodeManyThenSubmit, soak, strictError } from './lifetime-page.js';
 import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
 
 /** Every page function, by name: called through Chromium RPC, or directly in Node (test/harness/runtime.ts). */
@@ -21,6 +22,11 @@ export const pageFunctions = {
   tfjsOpLeak,
   tfjsTraining,
   tfjsOnCpuError,
+  // issue 9: lifetime, strict inputs, device loss (test/lifetime.test.ts, test/strict.test.ts)
+  encodeManyThenSubmit,
+  soak,
+  strictError,
+  deviceLossDuringCompute,
 };
 
 /** The functions the test page offers (typed calls from Node). */

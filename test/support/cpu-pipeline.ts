@@ -404,10 +404,10 @@ function lossFinalizePass(ctx: Context, lse: Float32Array, lse2: Float32Array, c
 }
 
 /** grad_rows: ∂L/∂U. */
-function gradRowsPass(ctx: Context, U: Float32Array, lse: Float32Array, coefC: Float32Array, posCoef: Float32Array) {
+function gradRowsPass(ctx: Context, U: Float32Array, lse: Float32Array, coefC: Float32Array, posCoef: Float32Array, norms: Float32Array) {
   const gU = poisoned(ctx.rows * ctx.d4 * 4);
   const { gradRows, gradVec4Cols } = ctx.k.TILES;
-  dispatch(ctx, 'gradRows', [ctx.tileParams, U, lse, coefC, posCoef, gU], [Math.ceil(ctx.rows / gradRows), Math.ceil(ctx.d4 / gradVec4Cols)]);
+  dispatch(ctx, 'gradRows', [ctx.tileParams, U, lse, coefC, posCoef, gU, norms], [Math.ceil(ctx.rows / gradRows), Math.ceil(ctx.d4 / gradVec4Cols)]);
   return gU;
 }
 
@@ -458,7 +458,7 @@ function execute(ctx: Context, z1: Float32Array, z2: Float32Array, until?: Kerne
   if (until === 'anchorStats') return null;
   const fin = lossFinalizePass(ctx, lse, lse2, cosPos);
   if (until === 'lossFinalize') return null;
-  const gU = gradRowsPass(ctx, U, lse, fin.coefC, fin.posCoef);
+  const gU = gradRowsPass(ctx, U, lse, fin.coefC, fin.posCoef, norms);
   if (until === 'gradRows') return null;
   const { gradZ1, gradZ2 } = normalizeBackwardPass(ctx, U, gU, norms);
   return {
