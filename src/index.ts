@@ -3,7 +3,7 @@
  * See README.md for the API and MATH.md (shared/) for the formulas.
  */
 export { ContrastiveLoss, DeviceLostError } from './contrastive-loss.js';
-export { requestDevice, requestRuntimeDevice, NoAdapterError } from './runtime/index.js';
+export { requestDevice, requestRuntimeDevice, NoAdapterError, installDawnNavigator, relaunchWithSwiftShader } from './runtime/index.js';
 export type { AdapterInfo, DeviceRequest, RuntimeDevice, RuntimeName } from './runtime/index.js';
 export type { CreateOptions, EncodeArgs, LossOutputs, LossResult } from './contrastive-loss.js';
 export { KERNELS, TILES } from './kernels.js';

@@ -9,6 +9,7 @@ import type { DeviceRequest, RuntimeDevice } from './types.js';
 export { NoAdapterError } from './types.js';
 export type { AdapterInfo, DeviceRequest, RuntimeDevice, RuntimeName } from './types.js';
 export { describeAdapter } from './browser.js';
+export { installDawnNavigator, relaunchWithSwiftShader, swiftShaderEnv } from './node.js';
 
 /** A device and its adapter: `navigator.gpu` when present, else Dawn in Node. */
 export async function requestRuntimeDevice(request: DeviceRequest = {}): Promise<RuntimeDevice> {

@@ -181,8 +181,10 @@ export async function relaunchWithSwiftShader(): Promise<number | undefined> {
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
+  const { constants } = await nodeImport<typeof import('node:os')>('node:os');
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + 1 : 1)));
+    // A child ended by a signal: the shell's convention, 128 + the signal's number.
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1)));
   });
 }
