@@ -167,3 +167,21 @@ export function naivePerAnchor(
     }
   });
 }
+
+/**
+ * A K×D bank (Float64Array) of any norm: half its rows Gaussian with norms 10^U(−1, 1), half
+ * near a row of `near` (if given; the keys of a MoCo queue resemble the current anchors), so
+ * that some bank logits compete with the positive.
+ */
+export function makeBank(k: number, d: number, rng: Rng, near?: ArrayLike<number>): Float64Array {
+  const bank = new Float64Array(k * d);
+  const nearRows = near ? near.length / d : 0;
+  for (let j = 0; j < k; j++) {
+    const scale = 10 ** (2 * rng.uniform() - 1);
+    const src = nearRows > 0 && j % 2 === 1 ? Math.floor(rng.uniform() * nearRows) : -1;
+    for (let c = 0; c < d; c++) {
+      bank[j * d + c] = src >= 0 ? scale * (near![src * d + c] + 0.3 * rng.gaussian()) : scale * rng.gaussian();
+    }
+  }
+  return bank;
+}
