@@ -1,16 +1,17 @@
 /**
- * The typed dispatcher: runs the fused kernels of kernels/ on a GPUDevice.
- *
- * Pass order: normalize_rows → anchor_stats → loss_finalize → (backward) grad_rows →
- * normalize_backward. Everything it allocates is O(N·D): the 2N×2N similarity matrix is
- * recomputed tile by tile and never stored.
+ * The public face of the dispatcher: `create`, `encode`, `compute`, `destroy`, the memory
+ * counters and device loss. What a call does lives in the rooms below it: options.ts (the option
+ * schema), validate.ts (inputs), plan.ts (workspace sizes, uniforms, pass sequence),
+ * pipelines.ts (compiled once per device) and lifetime.ts (which buffers live how long).
  */
-import { KERNELS, TILES, type KernelName } from './kernels.js';
+import type { KernelName } from './kernels.js';
 import { TrackedBuffers } from './gpu-memory.js';
-import { checkViews, resolveOptions, type LossName, type LossOptions, type ResolvedLossOptions } from './options.js';
+import { BufferLifetimes } from './lifetime.js';
+import { resolveOptions, type LossOptions } from './options.js';
+import { compilePipelines, compilePipelinesSync, type Pipelines } from './pipelines.js';
+import { F32, planLoss, type BindingRef, type LossPlan, type OutputName } from './plan.js';
+import { checkEncodeBuffers, checkLimits, checkShape, checkViews } from './validate.js';
 
-const LOSS_KIND: Record<LossName, number> = { ntxent: 0, dcl: 1, dclw: 2, flatnce: 3, dualtemp: 4 };
-const F32 = 4;
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE (the global is absent in Node)
 const COPY_SRC = 0x0004;
 const COPY_DST = 0x0008;
@@ -68,18 +69,6 @@ export interface LossResult {
   gradZ2?: Float32Array;
 }
 
-/** Temporaries for one (N, D) shape, reused across calls. */
-interface Workspace {
-  U: GPUBuffer;
-  gU: GPUBuffer;
-  norms: GPUBuffer;
-  lse: GPUBuffer;
-  lse2: GPUBuffer;
-  cosPos: GPUBuffer;
-  coefC: GPUBuffer;
-  posCoef: GPUBuffer;
-}
-
 /** Options of {@link ContrastiveLoss.create}. */
 export interface CreateOptions {
   /** Share this device (e.g. a framework's). Without it, one is requested from `navigator.gpu`. */
@@ -90,23 +79,19 @@ export interface CreateOptions {
 export class ContrastiveLoss {
   /** The device everything runs on. */
   readonly device: GPUDevice;
-  private readonly pipelines: Record<KernelName, GPUComputePipeline>;
+  private readonly pipelines: Pipelines;
   private readonly buffers: TrackedBuffers;
-  private workspace: { key: string; ws: Workspace } | undefined;
-  /**
-   * Small uniform/scalar buffers, keyed by content, so a later writeBuffer never changes one that
-   * an encoded but unsubmitted pass uses. Least recently used past 256 are destroyed.
-   */
-  private readonly constants = new Map<string, GPUBuffer>();
+  private readonly lifetimes: BufferLifetimes;
   private lost = false;
   private destroyed = false;
   private readonly ownsDevice: boolean;
 
-  private constructor(device: GPUDevice, pipelines: Record<KernelName, GPUComputePipeline>, ownsDevice: boolean) {
+  private constructor(device: GPUDevice, pipelines: Pipelines, ownsDevice: boolean) {
     this.device = device;
     this.pipelines = pipelines;
     this.ownsDevice = ownsDevice;
     this.buffers = new TrackedBuffers(device);
+    this.lifetimes = new BufferLifetimes(device, this.buffers);
     void device.lost.then(() => {
       this.lost = true;
     });
@@ -114,37 +99,8 @@ export class ContrastiveLoss {
 
   /** Compile every pipeline once, on the given device or a newly requested one. */
   static async create(options: CreateOptions = {}): Promise<ContrastiveLoss> {
-    let device = options.device;
-    const ownsDevice = !device;
-    if (!device) device = await requestDevice();
-    // Compiled concurrently: on a software adapter each kernel takes seconds.
-    const entries = await Promise.all(
-      (Object.entries(KERNELS) as [KernelName, (typeof KERNELS)[KernelName]][]).map(async ([key, spec]) => {
-        const module = device.createShaderModule({ label: spec.name, code: spec.source });
-        const layout = device.createBindGroupLayout({
-          label: spec.name,
-          entries: spec.bindings.map((type, binding) => ({
-            binding,
-            visibility: 0x4, // GPUShaderStage.COMPUTE
-            buffer: { type },
-          })),
-        });
-        try {
-          const pipeline = await device.createComputePipelineAsync({
-            label: spec.name,
-            layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-            compute: { module, entryPoint: 'main' },
-          });
-          return [key, pipeline] as const;
-        } catch (e) {
-          const info = await module.getCompilationInfo();
-          const msgs = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
-          throw new Error(`kernel ${spec.name} failed to compile: ${(e as Error).message}\n${msgs}`);
-        }
-      }),
-    );
-    const pipelines = Object.fromEntries(entries) as Record<KernelName, GPUComputePipeline>;
-    return new ContrastiveLoss(device, pipelines, ownsDevice);
+    const device = options.device ?? (await requestDevice());
+    return new ContrastiveLoss(device, await compilePipelines(device), !options.device);
   }
 
   /**
@@ -154,21 +110,7 @@ export class ContrastiveLoss {
    * error instead of an exception. The caller keeps ownership of the device.
    */
   static createSync(options: { device: GPUDevice }): ContrastiveLoss {
-    const device = options.device;
-    const pipelines = {} as Record<KernelName, GPUComputePipeline>;
-    for (const [key, spec] of Object.entries(KERNELS) as [KernelName, (typeof KERNELS)[KernelName]][]) {
-      const module = device.createShaderModule({ label: spec.name, code: spec.source });
-      const layout = device.createBindGroupLayout({
-        label: spec.name,
-        entries: spec.bindings.map((type, binding) => ({ binding, visibility: 0x4, buffer: { type } })),
-      });
-      pipelines[key] = device.createComputePipeline({
-        label: spec.name,
-        layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-        compute: { module, entryPoint: 'main' },
-      });
-    }
-    return new ContrastiveLoss(device, pipelines, false);
+    return new ContrastiveLoss(options.device, compilePipelinesSync(options.device), false);
   }
 
   /** Bytes of GPU buffers the dispatcher holds now (workspace, constants, outputs it still owns). */
@@ -201,68 +143,50 @@ export class ContrastiveLoss {
     const opts = resolveOptions(args.options);
     checkShape(n, d);
     const backward = args.backward ?? true;
-    const d4 = Math.ceil(d / 4);
-    this.checkLimits(n, d4);
-    const zBytes = n * d * F32;
-    checkBuffer('z1', args.z1, zBytes, STORAGE);
-    checkBuffer('z2', args.z2, zBytes, STORAGE);
-    if (args.z1 === args.z2) throw new RangeError('z1 and z2 must be different buffers');
-    if (args.gradScale !== undefined && typeof args.gradScale !== 'number') {
-      checkBuffer('gradScale', args.gradScale, F32, STORAGE);
-    } else if (args.gradScale !== undefined && !Number.isFinite(args.gradScale)) {
-      throw new RangeError(`gradScale must be finite, got ${args.gradScale}`);
-    }
+    const plan = planLoss(n, d, opts, backward);
+    checkLimits(
+      this.device.limits,
+      n,
+      plan.d4,
+      Math.max(...Object.values(plan.workspaceBytes)),
+      Math.max(...plan.passes.flatMap((p) => p.grid)),
+    );
     const given = args.outputs ?? {};
-    for (const [name, size] of [
-      ['loss', F32],
-      ['perAnchor', 2 * n * F32],
-      ['gradZ1', zBytes],
-      ['gradZ2', zBytes],
-    ] as const) {
-      const b = given[name];
-      if (b) {
-        checkBuffer(`outputs.${name}`, b, size, STORAGE);
-        if (b === args.z1 || b === args.z2) throw new RangeError(`outputs.${name} must not be an input buffer`);
-      }
-    }
+    checkEncodeBuffers({ z1: args.z1, z2: args.z2, gradScale: args.gradScale, outputs: given }, n * d * F32, plan.outputBytes);
 
-    const ws = this.workspaceFor(n, d4);
+    const ws = this.lifetimes.workspaceFor(plan.workspaceKey, plan.workspaceBytes, STORAGE);
     const out: LossOutputs = {
-      loss: given.loss ?? this.handOver(this.buffers.create('loss', F32, OUTPUT_USAGE)),
-      perAnchor: given.perAnchor ?? this.handOver(this.buffers.create('perAnchor', 2 * n * F32, OUTPUT_USAGE)),
+      loss: given.loss ?? this.newOutput('loss', plan),
+      perAnchor: given.perAnchor ?? this.newOutput('perAnchor', plan),
     };
     if (backward) {
-      out.gradZ1 = given.gradZ1 ?? this.handOver(this.buffers.create('gradZ1', zBytes, OUTPUT_USAGE));
-      out.gradZ2 = given.gradZ2 ?? this.handOver(this.buffers.create('gradZ2', zBytes, OUTPUT_USAGE));
+      out.gradZ1 = given.gradZ1 ?? this.newOutput('gradZ1', plan);
+      out.gradZ2 = given.gradZ2 ?? this.newOutput('gradZ2', plan);
     }
-    const upstream = typeof args.gradScale === 'object' ? args.gradScale : this.constant('up', new Float32Array([args.gradScale ?? 1]), STORAGE);
-
-    const rows = 2 * n;
-    const slice = Math.min(rows, TILES.rowsPerSlice);
-    const normParams = this.constant('norm', new Uint32Array([n, d, d4, slice]), UNIFORM);
-    const tileParams = this.constant('tile', packTileParams(n, d4, opts), UNIFORM);
-    const finalParams = this.constant('final', packFinalParams(n, opts), UNIFORM);
-    const rowGrid: [number, number] = [slice, Math.ceil(rows / slice)];
-    const pairGrid: [number, number] = [Math.min(n, slice), Math.ceil(n / slice)];
+    const upstream =
+      typeof args.gradScale === 'object' ? args.gradScale : this.lifetimes.constant('up', new Float32Array([args.gradScale ?? 1]), STORAGE);
+    const constants = {
+      norm: this.lifetimes.constant('norm', plan.constants.norm, UNIFORM),
+      tile: this.lifetimes.constant('tile', plan.constants.tile, UNIFORM),
+      final: this.lifetimes.constant('final', plan.constants.final, UNIFORM),
+    };
+    const resolve = (ref: BindingRef): GPUBuffer => {
+      switch (ref.kind) {
+        case 'input':
+          return args[ref.name];
+        case 'output':
+          return out[ref.name]!;
+        case 'workspace':
+          return ws[ref.name];
+        case 'constant':
+          return constants[ref.name];
+        case 'upstream':
+          return upstream;
+      }
+    };
 
     const pass = encoder.beginComputePass({ label: `webgpu-contrastive ${opts.loss}` });
-    this.dispatch(pass, 'normalizeRows', [normParams, args.z1, args.z2, ws.U, ws.norms, ws.cosPos], pairGrid);
-    this.dispatch(pass, 'anchorStats', [tileParams, ws.U, ws.lse, ws.lse2], [Math.ceil(rows / TILES.statsRows), 1]);
-    this.dispatch(
-      pass,
-      'lossFinalize',
-      [finalParams, ws.lse, ws.lse2, ws.cosPos, upstream, out.loss, out.perAnchor, ws.coefC, ws.posCoef],
-      [1, 1],
-    );
-    if (backward) {
-      this.dispatch(
-        pass,
-        'gradRows',
-        [tileParams, ws.U, ws.lse, ws.coefC, ws.posCoef, ws.gU],
-        [Math.ceil(rows / TILES.gradRows), Math.ceil(d4 / TILES.gradVec4Cols)],
-      );
-      this.dispatch(pass, 'normalizeBackward', [normParams, ws.U, ws.gU, ws.norms, out.gradZ1!, out.gradZ2!], rowGrid);
-    }
+    for (const p of plan.passes) this.dispatch(pass, p.kernel, p.bindings.map(resolve), p.grid);
     pass.end();
     return out;
   }
@@ -312,7 +236,7 @@ export class ContrastiveLoss {
       const validation = await this.device.popErrorScope();
       const oom = await this.device.popErrorScope();
       if (validation || oom) throw new Error(`WebGPU rejected the fused loss: ${(validation ?? oom)!.message}`);
-      await staging.mapAsync(0x0001);
+      await staging.mapAsync(MAP_READ);
       const all = new Float32Array(staging.getMappedRange().slice(0));
       staging.unmap();
       const view = (k: keyof LossOutputs, len: number) => all.slice(offsets[k]! / F32, offsets[k]! / F32 + len);
@@ -332,8 +256,7 @@ export class ContrastiveLoss {
     if (this.destroyed) return;
     this.destroyed = true;
     this.buffers.destroyAll();
-    this.constants.clear();
-    this.workspace = undefined;
+    this.lifetimes.clear();
     if (this.ownsDevice) this.device.destroy();
   }
 
@@ -342,67 +265,10 @@ export class ContrastiveLoss {
     if (this.lost) throw new Error('the GPUDevice was lost or destroyed; create a new ContrastiveLoss on a live device');
   }
 
-  private checkLimits(n: number, d4: number): void {
-    const lim = this.device.limits;
-    const uBytes = 2 * n * d4 * 16;
-    if (uBytes > lim.maxStorageBufferBindingSize || uBytes > lim.maxBufferSize) {
-      throw new RangeError(
-        `N=${n}, D≈${d4 * 4} needs a ${uBytes}-byte working buffer, over this device's limit ` +
-          `(maxStorageBufferBindingSize ${lim.maxStorageBufferBindingSize}, maxBufferSize ${lim.maxBufferSize})`,
-      );
-    }
-    const maxGroups = lim.maxComputeWorkgroupsPerDimension;
-    const need = Math.max(Math.ceil((2 * n) / TILES.gradRows), Math.ceil(d4 / TILES.gradVec4Cols), Math.ceil((2 * n) / TILES.rowsPerSlice));
-    if (need > maxGroups) throw new RangeError(`N=${n} needs ${need} workgroups along one dimension, over this device's ${maxGroups}`);
-    if (lim.maxComputeWorkgroupStorageSize < 16384 || lim.maxComputeInvocationsPerWorkgroup < 256) {
-      throw new RangeError('this device offers less than 16 KiB of workgroup storage or 256 invocations per workgroup');
-    }
-  }
-
-  private handOver(buf: GPUBuffer): GPUBuffer {
+  /** A new output buffer handed over to the caller, who then owns (and destroys) it. */
+  private newOutput(name: OutputName, plan: LossPlan): GPUBuffer {
+    const buf = this.buffers.create(name, plan.outputBytes[name], OUTPUT_USAGE);
     this.buffers.release(buf);
-    return buf;
-  }
-
-  private workspaceFor(n: number, d4: number): Workspace {
-    const key = `${n}x${d4}`;
-    if (this.workspace?.key === key) return this.workspace.ws;
-    if (this.workspace) for (const b of Object.values(this.workspace.ws)) this.buffers.destroy(b);
-    const mat = 2 * n * d4 * 16;
-    const vec = 2 * n * F32;
-    const s = STORAGE;
-    const ws: Workspace = {
-      U: this.buffers.create('U', mat, s),
-      gU: this.buffers.create('gU', mat, s),
-      norms: this.buffers.create('norms', vec, s),
-      lse: this.buffers.create('lse', vec, s),
-      lse2: this.buffers.create('lse2', vec, s),
-      cosPos: this.buffers.create('cosPos', vec, s),
-      coefC: this.buffers.create('coefC', vec, s),
-      posCoef: this.buffers.create('posCoef', vec, s),
-    };
-    this.workspace = { key, ws };
-    return ws;
-  }
-
-  /** A small constant buffer, created once per distinct content. */
-  private constant(kind: string, data: Uint32Array | Float32Array, usage: number): GPUBuffer {
-    const key = `${kind}:${usage}:${Array.from(new Uint32Array(data.buffer, data.byteOffset, data.length)).join(',')}`;
-    let buf = this.constants.get(key);
-    if (buf) {
-      // Least recently used goes first: re-insert to mark as fresh.
-      this.constants.delete(key);
-      this.constants.set(key, buf);
-    } else {
-      if (this.constants.size >= 256) {
-        const [oldKey, old] = this.constants.entries().next().value as [string, GPUBuffer];
-        this.constants.delete(oldKey);
-        this.buffers.destroy(old);
-      }
-      buf = this.buffers.create(`${kind} constants`, data.byteLength, usage | COPY_DST);
-      this.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
-      this.constants.set(key, buf);
-    }
     return buf;
   }
 
@@ -418,43 +284,6 @@ export class ContrastiveLoss {
     );
     pass.dispatchWorkgroups(grid[0], grid[1]);
   }
-}
-
-function checkShape(n: number, d: number): void {
-  if (!Number.isInteger(n) || n < 2) throw new RangeError(`N must be an integer ≥ 2 (no negatives with N = 1), got ${n}`);
-  if (!Number.isInteger(d) || d < 1) throw new RangeError(`D must be an integer ≥ 1, got ${d}`);
-}
-
-function checkBuffer(name: string, buf: GPUBuffer, bytes: number, usage: number): void {
-  if (!buf || typeof buf.size !== 'number') throw new TypeError(`${name} must be a GPUBuffer`);
-  if (buf.size < bytes) throw new RangeError(`${name} holds ${buf.size} bytes, needs at least ${bytes}`);
-  if ((buf.usage & usage) !== usage) throw new RangeError(`${name} lacks usage STORAGE (usage flags ${buf.usage})`);
-}
-
-export function packTileParams(n: number, d4: number, o: ResolvedLossOptions): Uint32Array {
-  const b = new ArrayBuffer(32);
-  const u = new Uint32Array(b);
-  const f = new Float32Array(b);
-  u[0] = n;
-  u[1] = 2 * n;
-  u[2] = d4;
-  u[3] = o.loss === 'dualtemp' ? 1 : 0;
-  f[4] = 1 / o.temperature;
-  f[5] = 1 / (o.temperature * o.dtM);
-  return u;
-}
-
-export function packFinalParams(n: number, o: ResolvedLossOptions): Uint32Array {
-  const b = new ArrayBuffer(32);
-  const u = new Uint32Array(b);
-  const f = new Float32Array(b);
-  u[0] = n;
-  u[1] = LOSS_KIND[o.loss];
-  u[2] = o.weightGrad ? 1 : 0;
-  f[4] = 1 / o.temperature;
-  f[5] = 1 / (o.temperature * o.dtM);
-  f[6] = 1 / o.sigma;
-  return u;
 }
 
 /** Request a device with the adapter's largest buffer limits (large batches need them). */

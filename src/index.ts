@@ -11,11 +11,10 @@ export {
   DEFAULT_TEMPERATURE,
   DEFAULT_SIGMA,
   DEFAULT_DT_M,
-  NEGATIVES_MODES,
   DIAGNOSTIC_NAMES,
   resolveOptions,
-  checkViews,
   checkBank,
   isGpuBank,
 } from './options.js';
+export { checkViews } from './validate.js';
 export type { LossName, LossOptions, ResolvedLossOptions, NegativesMode, BankInput, GpuBank, Diagnostics } from './options.js';

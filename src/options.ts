@@ -23,33 +23,25 @@ export interface LossOptions {
   dtM?: number;
   /**
    * Candidate set (MATH.md "Candidate sets"): `'all'` (both views, 2N−2 negatives per anchor) or
-   * `'cross'` (the other view only, N−1 negatives: with `ntxent` this is CLIP's loss). Default
-   * `'all'`, except `dualtemp`, which is cross-view by definition: `'cross'` is its default and
-   * its only value. Not combinable with `bank` (a bank replaces the in-batch candidates).
+   * `'cross'` (the other view only, N−1: with `ntxent` this is CLIP's loss). Default `'all'`,
+   * except `dualtemp`, which is cross-view by definition (`'cross'` is its default and only value).
+   * Not combinable with `bank`.
    */
   negatives?: NegativesMode;
   /** Also return `∂L/∂τ` (one number), through the same detachments as the other gradients. Default false. */
   gradTemperature?: boolean;
-  /** Also return the four {@link Diagnostics} of the batch (order {@link DIAGNOSTIC_NAMES}). Default false. */
+  /** Also return the four {@link Diagnostics} (order {@link DIAGNOSTIC_NAMES}). Default false. */
   diagnostics?: boolean;
-  /**
-   * Queue (memory-bank) negatives, K×D rows of any norm (MATH.md "Queue negatives"): anchors are
-   * the z1 rows only, candidates the K bank rows only, and the bank gets no gradient. K ≥ 1.
-   */
+  /** Queue (memory-bank) negatives, K×D rows (MATH.md "Queue negatives"); no gradient to the bank. */
   bank?: BankInput;
 }
 
 /** The candidate sets of MATH.md's second wave. */
 export type NegativesMode = 'all' | 'cross';
 
-/** Every {@link NegativesMode}, in a stable order. */
-export const NEGATIVES_MODES: readonly NegativesMode[] = ['all', 'cross'];
-
 /**
- * A bank of K negatives, row-major K×D float values.
- * - CPU reference: a `Float32Array` or `Float64Array`; K = length / D.
- * - `ContrastiveLoss.compute()`: a `Float32Array`.
- * - `ContrastiveLoss.encode()`: `{ buffer, k }`, an f32 K×D storage buffer (usage STORAGE), never written.
+ * A bank of K negatives, row-major K×D: a `Float32Array`/`Float64Array` (reference; `compute()`
+ * takes a Float32Array) or, for `encode()`, `{ buffer, k }` (f32 K×D, usage STORAGE, never written).
  */
 export type BankInput = Float32Array | Float64Array | GpuBank;
 
@@ -61,23 +53,45 @@ export interface GpuBank {
   k: number;
 }
 
-/** Scalars about a batch, computed from the loss's own passes (MATH.md "Diagnostics"). */
+/** Scalars about a batch, from the loss's own passes (MATH.md "Diagnostics"). */
 export interface Diagnostics {
-  /** `mean_i ‖u1_i − u2_i‖²` (Wang & Isola, α = 2): 0 when the views agree. */
+  /** `mean_i ‖u1_i − u2_i‖²`. */
   alignment: number;
-  /**
-   * `½ Σ_{v∈{u1,u2}} log( (1/(N(N−1))) Σ_{i≠j} e^{−2‖v_i − v_j‖²} )` (Wang & Isola, t = 2): lower
-   * is more uniform on the sphere. Always over the batch views (also in bank form); NaN for N = 1.
-   */
+  /** `½ Σ_views log mean_{i≠j} e^{−2‖v_i − v_j‖²}` over the batch views (NaN for N = 1). */
   uniformity: number;
-  /** `mean_a σ(s⁺_a − lse_a)`: the softmax probability of the positive among it and the loss's candidates. */
+  /** `mean_a σ(s⁺_a − lse_a)`. */
   positiveProbability: number;
-  /** `1 − positiveProbability`: the DCL paper's negative-positive coupling multiplier. */
+  /** `1 − positiveProbability`. */
   npcMultiplier: number;
 }
 
 /** The names of the {@link Diagnostics}, in the order the GPU writes them (4 f32). */
 export const DIAGNOSTIC_NAMES = ['alignment', 'uniformity', 'positiveProbability', 'npcMultiplier'] as const;
+
+/** Whether `bank` is a GPU-resident bank (`{ buffer, k }`) rather than an array of values. */
+export function isGpuBank(bank: BankInput): bank is GpuBank {
+  return !ArrayBuffer.isView(bank);
+}
+
+/** Validate a bank and return K ≥ 1 (an array bank needs `d`: its length must be a positive multiple of D, every value finite). */
+export function checkBank(bank: unknown, d?: number): number {
+  if (bank instanceof Float32Array || bank instanceof Float64Array) {
+    if (d === undefined) throw new TypeError('bank: D is needed to split an array bank into rows');
+    if (bank.length === 0 || bank.length % d !== 0) {
+      throw new RangeError(`bank has ${bank.length} values, not a positive multiple of D = ${d} (a bank is K×D, row-major, K ≥ 1)`);
+    }
+    for (let i = 0; i < bank.length; i++) {
+      if (!Number.isFinite(bank[i])) throw new RangeError(`bank has a non-finite value ${bank[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
+    }
+    return bank.length / d;
+  }
+  if (bank === null || typeof bank !== 'object' || ArrayBuffer.isView(bank) || !('buffer' in bank) || !('k' in bank)) {
+    throw new TypeError('bank must be a Float32Array or Float64Array (K×D values) or { buffer: GPUBuffer, k: number }');
+  }
+  const k = (bank as GpuBank).k;
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`bank.k must be an integer ≥ 1 (K = 0 is no bank: leave bank out), got ${k}`);
+  return k;
+}
 
 /** Options with every default filled in and validated. */
 export interface ResolvedLossOptions {
@@ -86,7 +100,7 @@ export interface ResolvedLossOptions {
   sigma: number;
   weightGrad: boolean;
   dtM: number;
-  /** The candidate set. Always `'cross'` for `dualtemp`; not read in bank form (`bankRows > 0`). */
+  /** The candidate set (always `'cross'` for `dualtemp`; not read in bank form). */
   negatives: NegativesMode;
   gradTemperature: boolean;
   diagnostics: boolean;
@@ -107,106 +121,119 @@ export const DEFAULT_SIGMA = 0.5;
 /** Default dual-temperature ratio m. */
 export const DEFAULT_DT_M = 10;
 
-function positiveFinite(name: string, v: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new RangeError(`${name} must be a finite number > 0, got ${v}`);
-  }
-  return v;
+/** The loss's default for a number or choice option. */
+type PerLoss<T> = T | ((loss: LossName) => T);
+
+/** A finite number in [min, max]. */
+export interface NumberOptionSpec {
+  type: 'number';
+  /** Smallest allowed value (inclusive). */
+  min: number;
+  /** Largest allowed value (inclusive). */
+  max: number;
+  /** Why the range is what it is (appended to the error). */
+  why?: string;
+  default: PerLoss<number>;
 }
 
-function flag(name: string, v: unknown): boolean {
-  if (v === undefined) return false;
-  if (typeof v !== 'boolean') throw new TypeError(`${name} must be true or false, got ${JSON.stringify(v)}`);
-  return v;
+/** A boolean (no truthy strings). */
+export interface BooleanOptionSpec {
+  type: 'boolean';
+  default: boolean;
 }
 
-/** The candidate set: `'all'` by default, `'cross'` for dualtemp (its only value). */
-function resolveNegatives(loss: LossName, v: unknown, hasBank: boolean): NegativesMode {
-  if (v !== undefined && !NEGATIVES_MODES.includes(v as NegativesMode)) {
-    throw new TypeError(`negatives must be one of ${NEGATIVES_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(v)}`);
-  }
-  if (loss === 'dualtemp') {
-    if (v === 'all') throw new RangeError(`negatives: 'all' is not defined for dualtemp, which is cross-view by definition ('cross' is its only value)`);
-    return 'cross';
-  }
-  if (v === 'cross' && hasBank) {
-    throw new RangeError(`negatives: 'cross' cannot be combined with bank: a bank replaces the in-batch candidates`);
-  }
-  return (v as NegativesMode | undefined) ?? 'all';
+/** One of a fixed set of strings. */
+export interface ChoiceOptionSpec {
+  type: 'choice';
+  values: readonly string[];
+  /** Absent: the option is required. */
+  default?: PerLoss<string>;
 }
 
-/** Whether `bank` is a GPU-resident bank (`{ buffer, k }`) rather than an array of values. */
-export function isGpuBank(bank: BankInput): bank is GpuBank {
-  return !ArrayBuffer.isView(bank);
+/** Anything else: `check` validates a given value (throws) and returns what to store. */
+export interface CustomOptionSpec {
+  type: 'custom';
+  /** The value stored when the option is absent. */
+  default: unknown;
+  check: (value: unknown, name: string) => unknown;
 }
+
+/** How one option is typed, bounded and defaulted. */
+export type OptionSpec = NumberOptionSpec | BooleanOptionSpec | ChoiceOptionSpec | CustomOptionSpec;
 
 /**
- * Validate a bank and return its row count K ≥ 1. An array bank needs `d` (its length must be
- * a positive multiple of D, every value finite); a GPU bank is `{ buffer, k }` with an integer
- * `k ≥ 1` (its size and usage are the dispatcher's to check: they need the device).
+ * The option schema: one entry per key of {@link LossOptions}. {@link resolveOptions}, the CLI
+ * and the docs read it; a new option is one entry here (plus, when it constrains another
+ * option, one function in {@link OPTION_RULES}).
  */
-export function checkBank(bank: BankInput, d?: number): number {
-  if (bank instanceof Float32Array || bank instanceof Float64Array) {
-    if (d === undefined) throw new TypeError('bank: D is needed to split an array bank into rows');
-    if (!Number.isInteger(d) || d < 1) throw new RangeError(`D must be an integer ≥ 1, got ${d}`);
-    if (bank.length === 0) throw new RangeError('bank is empty: K must be ≥ 1 (leave bank out for in-batch negatives)');
-    if (bank.length % d !== 0) {
-      throw new RangeError(`bank has ${bank.length} values, not a multiple of D = ${d} (a bank is K×D, row-major)`);
+export const OPTION_SCHEMA: Readonly<Record<string, OptionSpec>> = {
+  loss: { type: 'choice', values: LOSS_NAMES },
+  temperature: { type: 'number', min: Number.MIN_VALUE, max: Number.MAX_VALUE, default: (loss) => DEFAULT_TEMPERATURE[loss] },
+  sigma: { type: 'number', min: Number.MIN_VALUE, max: Number.MAX_VALUE, default: DEFAULT_SIGMA },
+  weightGrad: { type: 'custom', default: false, check: (v) => v },
+  dtM: { type: 'number', min: Number.MIN_VALUE, max: Number.MAX_VALUE, default: DEFAULT_DT_M },
+  negatives: { type: 'choice', values: ['all', 'cross'], default: (loss) => (loss === 'dualtemp' ? 'cross' : 'all') },
+  gradTemperature: { type: 'boolean', default: false },
+  diagnostics: { type: 'boolean', default: false },
+};
+
+/** Constraints between options, checked after every option on its own; each throws on a violation. */
+export const OPTION_RULES: readonly ((o: ResolvedLossOptions, given: LossOptions) => void)[] = [
+  (o, given) => {
+    if (o.loss === 'dualtemp' && given.negatives === 'all') {
+      throw new RangeError(`negatives: 'all' is not defined for dualtemp, which is cross-view by definition ('cross' is its only value)`);
     }
-    for (let i = 0; i < bank.length; i++) {
-      if (!Number.isFinite(bank[i])) {
-        throw new RangeError(`bank has a non-finite value ${bank[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
+  },
+  (o, given) => {
+    if (o.loss !== 'dualtemp' && given.negatives === 'cross' && o.bankRows > 0) {
+      throw new RangeError(`negatives: 'cross' cannot be combined with bank: a bank replaces the in-batch candidates`);
+    }
+  },
+];
+
+function perLoss<T>(value: PerLoss<T>, loss: LossName): T {
+  return typeof value === 'function' ? (value as (l: LossName) => T)(loss) : value;
+}
+
+function checkOption(name: string, spec: OptionSpec, value: unknown): unknown {
+  switch (spec.type) {
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < spec.min || value > spec.max) {
+        throw new RangeError(`${name} must be a finite number > 0, got ${value}`);
       }
-    }
-    return bank.length / d;
+      return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw new TypeError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+      return value;
+    case 'choice':
+      if (typeof value !== 'string' || !spec.values.includes(value)) {
+        throw new TypeError(`unknown ${name} ${JSON.stringify(value)}; expected one of ${spec.values.join(', ')}`);
+      }
+      return value;
+    case 'custom':
+      return spec.check(value, name);
   }
-  if (bank === null || typeof bank !== 'object' || ArrayBuffer.isView(bank) || !('buffer' in bank) || !('k' in bank)) {
-    throw new TypeError('bank must be a Float32Array or Float64Array (K×D values) or { buffer: GPUBuffer, k: number }');
-  }
-  if (!Number.isInteger(bank.k) || bank.k < 1) throw new RangeError(`bank.k must be an integer ≥ 1 (K = 0 is no bank: leave bank out), got ${bank.k}`);
-  return bank.k;
 }
 
-/**
- * Fill in defaults and validate; throws a RangeError/TypeError that names the bad option.
- * `d` (the row length D) is needed only to size an array `bank` (K = length / D).
- */
+/** Fill in defaults and validate; throws a RangeError/TypeError that names the bad option. */
 export function resolveOptions(options: LossOptions, d?: number): ResolvedLossOptions {
   if (!options || !LOSS_NAMES.includes(options.loss)) {
     throw new TypeError(`unknown loss ${JSON.stringify(options?.loss)}; expected one of ${LOSS_NAMES.join(', ')}`);
   }
   const loss = options.loss;
-  const hasBank = options.bank !== undefined;
-  return {
-    loss,
-    temperature: positiveFinite('temperature', options.temperature ?? DEFAULT_TEMPERATURE[loss]),
-    sigma: positiveFinite('sigma', options.sigma ?? DEFAULT_SIGMA),
-    weightGrad: options.weightGrad ?? false,
-    dtM: positiveFinite('dtM', options.dtM ?? DEFAULT_DT_M),
-    negatives: resolveNegatives(loss, options.negatives, hasBank),
-    gradTemperature: flag('gradTemperature', options.gradTemperature),
-    diagnostics: flag('diagnostics', options.diagnostics),
-    bankRows: hasBank ? checkBank(options.bank!, d) : 0,
-  };
-}
-
-/**
- * Validate a pair of N×D views given as flat row-major arrays. Throws on N < `minRows` (2; 1
- * in bank form, where the negatives come from the bank), D < 1, length mismatches and
- * non-finite values.
- */
-export function checkViews(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: number, minRows: 1 | 2 = 2): void {
-  if (!Number.isInteger(n) || n < minRows) {
-    throw new RangeError(minRows === 2 ? `N must be an integer ≥ 2 (no negatives with N = 1), got ${n}` : `N must be an integer ≥ 1, got ${n}`);
-  }
-  if (!Number.isInteger(d) || d < 1) throw new RangeError(`D must be an integer ≥ 1, got ${d}`);
-  if (z1.length !== n * d) throw new RangeError(`z1 has ${z1.length} values, expected N·D = ${n}·${d} = ${n * d}`);
-  if (z2.length !== n * d) throw new RangeError(`z2 has ${z2.length} values, expected N·D = ${n}·${d} = ${n * d}`);
-  for (const [name, z] of [['z1', z1], ['z2', z2]] as const) {
-    for (let i = 0; i < z.length; i++) {
-      if (!Number.isFinite(z[i])) {
-        throw new RangeError(`${name} has a non-finite value ${z[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
-      }
+  const given = options as unknown as Record<string, unknown>;
+  const resolved: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(OPTION_SCHEMA)) {
+    const value = given[name];
+    if (value === undefined) {
+      if (spec.type === 'choice' && spec.default === undefined) throw new TypeError(`option ${name} is required`);
+      resolved[name] = spec.type === 'custom' || spec.type === 'boolean' ? spec.default : perLoss(spec.default!, loss);
+    } else {
+      resolved[name] = checkOption(name, spec, value);
     }
   }
+  const out = resolved as unknown as ResolvedLossOptions;
+  out.bankRows = options.bank === undefined ? 0 : checkBank(options.bank, d);
+  for (const rule of OPTION_RULES) rule(out, options);
+  return out;
 }

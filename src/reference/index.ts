@@ -5,7 +5,8 @@
  * finite differences in `test/reference`).
  */
 
-import { checkViews, isGpuBank, resolveOptions, type Diagnostics, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { isGpuBank, resolveOptions, type Diagnostics, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { checkViews } from '../validate.js';
 import { bankLoss, bankPerAnchor, type BankProblem } from './bank.js';
 import { alignment, uniformity } from './diagnostics.js';
 import { dualTempLoss, dualTempPerAnchor } from './dualtemp.js';

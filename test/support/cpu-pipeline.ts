@@ -27,11 +27,11 @@ export const { WgslReflect, ResourceType } = WR;
 export type KernelTable = (typeof import('../../src/kernels.js'))['KERNELS'];
 export type KernelKey = keyof KernelTable;
 type Tiles = (typeof import('../../src/kernels.js'))['TILES'];
-type Packers = Pick<typeof import('../../src/contrastive-loss.js'), 'packTileParams' | 'packFinalParams'>;
+type Packers = Pick<typeof import('../../src/plan.js'), 'packTileParams' | 'packFinalParams'>;
 
 // ─── KERNELS, bundled as the package bundles them ────────────────────────────────────────────
 
-/** What src/kernels.ts and src/contrastive-loss.ts export that the CPU pipeline needs. */
+/** What src/kernels.ts and src/plan.ts export that the CPU pipeline needs. */
 export interface LoadedKernels extends Packers {
   KERNELS: KernelTable;
   TILES: Tiles;
@@ -51,7 +51,7 @@ export function loadKernels(): Promise<LoadedKernels> {
       stdin: {
         contents:
           "export { KERNELS, TILES } from './src/kernels.ts';\n" +
-          "export { packTileParams, packFinalParams } from './src/contrastive-loss.ts';\n",
+          "export { packTileParams, packFinalParams } from './src/plan.ts';\n",
         resolveDir: root,
         loader: 'ts',
       },

@@ -1,0 +1,87 @@
+/**
+ * Every input checked before anything is encoded: shapes, CPU views, GPU buffers (size, usage,
+ * aliasing) and the device's limits. Each check throws a TypeError (wrong kind of value) or a
+ * RangeError (right kind, bad value) whose message names the argument.
+ */
+/** GPUBufferUsage.STORAGE (the global is absent in Node). */
+export const STORAGE = 0x0080;
+
+/**
+ * N ≥ `minRows` and D ≥ 1, both integers. `minRows` is 2 for in-batch candidates (an anchor
+ * needs a negative) and 1 in bank form (the negatives come from the bank).
+ */
+export function checkShape(n: number, d: number, minRows: 1 | 2 = 2): void {
+  if (!Number.isInteger(n) || n < minRows) {
+    throw new RangeError(minRows === 2 ? `N must be an integer ≥ 2 (no negatives with N = 1), got ${n}` : `N must be an integer ≥ 1, got ${n}`);
+  }
+  if (!Number.isInteger(d) || d < 1) throw new RangeError(`D must be an integer ≥ 1, got ${d}`);
+}
+
+/**
+ * Validate a pair of N×D views given as flat row-major arrays. Throws on N < `minRows` (2; 1
+ * in bank form), D < 1, length mismatches and non-finite values.
+ */
+export function checkViews(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: number, minRows: 1 | 2 = 2): void {
+  checkShape(n, d, minRows);
+  if (z1.length !== n * d) throw new RangeError(`z1 has ${z1.length} values, expected N·D = ${n}·${d} = ${n * d}`);
+  if (z2.length !== n * d) throw new RangeError(`z2 has ${z2.length} values, expected N·D = ${n}·${d} = ${n * d}`);
+  for (const [name, z] of [['z1', z1], ['z2', z2]] as const) {
+    for (let i = 0; i < z.length; i++) {
+      if (!Number.isFinite(z[i])) {
+        throw new RangeError(`${name} has a non-finite value ${z[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
+      }
+    }
+  }
+}
+
+/** A GPUBuffer of at least `bytes` bytes with every flag of `usage`. */
+export function checkBuffer(name: string, buf: GPUBuffer, bytes: number, usage: number): void {
+  if (!buf || typeof buf.size !== 'number') throw new TypeError(`${name} must be a GPUBuffer`);
+  if (buf.size < bytes) throw new RangeError(`${name} holds ${buf.size} bytes, needs at least ${bytes}`);
+  if ((buf.usage & usage) !== usage) throw new RangeError(`${name} lacks usage STORAGE (usage flags ${buf.usage})`);
+}
+
+/**
+ * The device can hold and dispatch one planned call: its largest buffer (`largestBytes`, for an
+ * N×D problem the 2N×⌈D/4⌉ vec4 working matrix) and its largest workgroup grid dimension.
+ */
+export function checkLimits(limits: GPUSupportedLimits, n: number, d4: number, largestBytes: number, largestGrid: number): void {
+  if (largestBytes > limits.maxStorageBufferBindingSize || largestBytes > limits.maxBufferSize) {
+    throw new RangeError(
+      `N=${n}, D≈${d4 * 4} needs a ${largestBytes}-byte working buffer, over this device's limit ` +
+        `(maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}, maxBufferSize ${limits.maxBufferSize})`,
+    );
+  }
+  const maxGroups = limits.maxComputeWorkgroupsPerDimension;
+  if (largestGrid > maxGroups) throw new RangeError(`N=${n} needs ${largestGrid} workgroups along one dimension, over this device's ${maxGroups}`);
+  if (limits.maxComputeWorkgroupStorageSize < 16384 || limits.maxComputeInvocationsPerWorkgroup < 256) {
+    throw new RangeError('this device offers less than 16 KiB of workgroup storage or 256 invocations per workgroup');
+  }
+}
+
+/** The GPU buffers of one `encode` call, as the caller passed them. */
+export interface EncodeBuffers {
+  z1: GPUBuffer;
+  z2: GPUBuffer;
+  gradScale?: number | GPUBuffer;
+  outputs: Partial<Record<string, GPUBuffer>>;
+}
+
+/** Check inputs, the upstream gradient and any caller-given outputs of one `encode`. */
+export function checkEncodeBuffers(args: EncodeBuffers, inputBytes: number, outputBytes: Readonly<Record<string, number>>): void {
+  checkBuffer('z1', args.z1, inputBytes, STORAGE);
+  checkBuffer('z2', args.z2, inputBytes, STORAGE);
+  if (args.z1 === args.z2) throw new RangeError('z1 and z2 must be different buffers');
+  if (args.gradScale !== undefined && typeof args.gradScale !== 'number') {
+    checkBuffer('gradScale', args.gradScale, 4, STORAGE);
+  } else if (args.gradScale !== undefined && !Number.isFinite(args.gradScale)) {
+    throw new RangeError(`gradScale must be finite, got ${args.gradScale}`);
+  }
+  for (const [name, size] of Object.entries(outputBytes)) {
+    const b = args.outputs[name];
+    if (b) {
+      checkBuffer(`outputs.${name}`, b, size, STORAGE);
+      if (b === args.z1 || b === args.z2) throw new RangeError(`outputs.${name} must not be an input buffer`);
+    }
+  }
+}
