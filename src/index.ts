@@ -4,6 +4,8 @@
  */
 export { ContrastiveLoss, requestDevice } from './contrastive-loss.js';
 export type { CreateOptions, EncodeArgs, LossOutputs, LossResult } from './contrastive-loss.js';
+export { NegativeQueue, randomUnitRows } from './negative-queue.js';
+export type { NegativeQueueOptions } from './negative-queue.js';
 export { KERNELS, TILES } from './kernels.js';
 export type { KernelSpec, KernelName } from './kernels.js';
 export {

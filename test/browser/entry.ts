@@ -5,6 +5,7 @@ import { exposeToNode } from '../../src/browser/page-rpc.js';
 import { adapterReport, runNormalizeRows } from './smoke.js';
 import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceError, runFusedLoss } from './loss-runner.js';
 import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
+import { negativeQueueErrors, negativeQueueRun } from './negative-queue-page.js';
 
 const pageFunctions = {
   adapterReport,
@@ -19,6 +20,8 @@ const pageFunctions = {
   tfjsOpLeak,
   tfjsTraining,
   tfjsOnCpuError,
+  negativeQueueRun,
+  negativeQueueErrors,
 };
 
 /** The functions the test page offers (typed calls from Node). */
