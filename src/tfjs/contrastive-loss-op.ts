@@ -25,6 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { ContrastiveLoss, type LossOutputs } from '../contrastive-loss.js';
 import { resolveOptions, type LossOptions } from '../options.js';
+import { activeWebGPUBackend, flushBackend, toThisGPU } from './backend.js';
 
 /**
  * Options of {@link contrastiveLoss}: which loss, and its hyper-parameters. Anything left out
@@ -35,19 +36,6 @@ export type ContrastiveLossOpOptions = LossOptions;
 
 /** One dispatcher per GPUDevice, shared by every call on that device. */
 const dispatchers = new WeakMap<GPUDevice, ContrastiveLoss>();
-
-/** The active backend if it is tfjs's `webgpu` backend; throws a clear error otherwise. */
-function activeWebGPUBackend(what: string): WebGPUBackend {
-  const name = tf.getBackend();
-  const backend = tf.backend() as Partial<WebGPUBackend> | undefined;
-  if (name !== 'webgpu' || !backend || !backend.device || typeof backend.readToGPU !== 'function') {
-    throw new Error(
-      `${what} needs the TensorFlow.js 'webgpu' backend (import '@tensorflow/tfjs-backend-webgpu' and ` +
-        `await tf.setBackend('webgpu')); the active backend is '${name ?? 'none'}'.`,
-    );
-  }
-  return backend as WebGPUBackend;
-}
 
 /**
  * The fused-loss dispatcher running on the active `webgpu` backend's device (created on first
@@ -93,19 +81,6 @@ export function releaseContrastiveLoss(): void {
     cl.destroy();
     dispatchers.delete(backend.device);
   }
-}
-
-/** Submit whatever tfjs has batched in its own command encoder (public backend methods). */
-function flushBackend(backend: WebGPUBackend): void {
-  backend.ensureCommandEncoderReady();
-  backend.endComputePassEncoder();
-  backend.submitQueue();
-}
-
-/** Make sure a tensor's data lives on this backend's GPU (moving or uploading it if not). */
-function toThisGPU(backend: WebGPUBackend, t: tf.Tensor): void {
-  if (!backend.tensorMap.has(t.dataId)) tf.engine().moveData(backend, t.dataId);
-  backend.uploadToGPU(t.dataId);
 }
 
 function checkInputs(z1: tf.Tensor, z2: tf.Tensor): [number, number] {

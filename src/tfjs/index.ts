@@ -6,5 +6,6 @@
 export { contrastiveLoss, contrastiveLossDispatcher, prepareContrastiveLoss, releaseContrastiveLoss } from './contrastive-loss-op.js';
 export type { ContrastiveLossOpOptions } from './contrastive-loss-op.js';
 export { tfjsOpsLoss } from './ops-losses.js';
+export type { TfjsLossOptions } from './op-options.js';
 export type { LossName, LossOptions } from '../options.js';
 export { LOSS_NAMES, DEFAULT_TEMPERATURE, DEFAULT_SIGMA, DEFAULT_DT_M } from '../options.js';
