@@ -64,11 +64,22 @@ export interface EncodeBuffers {
   z1: GPUBuffer;
   z2: GPUBuffer;
   gradScale?: number | GPUBuffer;
+  /** The bank's buffer and the bytes its K×D rows need (bank form only). */
+  bank?: { buffer: GPUBuffer; bytes: number };
   outputs: Partial<Record<string, GPUBuffer>>;
 }
 
-/** Check inputs, the upstream gradient and any caller-given outputs of one `encode`. */
-export function checkEncodeBuffers(args: EncodeBuffers, inputBytes: number, outputBytes: Readonly<Record<string, number>>): void {
+/**
+ * Check inputs, the bank, the upstream gradient and any caller-given outputs of one `encode`.
+ * `written` names the outputs this call writes: a given output it would not write (say
+ * `gradTemperature` without the option) is an error rather than a buffer silently left alone.
+ */
+export function checkEncodeBuffers(
+  args: EncodeBuffers,
+  inputBytes: number,
+  outputBytes: Readonly<Record<string, number>>,
+  written: readonly string[] = Object.keys(outputBytes),
+): void {
   checkBuffer('z1', args.z1, inputBytes, STORAGE);
   checkBuffer('z2', args.z2, inputBytes, STORAGE);
   if (args.z1 === args.z2) throw new RangeError('z1 and z2 must be different buffers');
@@ -77,11 +88,28 @@ export function checkEncodeBuffers(args: EncodeBuffers, inputBytes: number, outp
   } else if (args.gradScale !== undefined && !Number.isFinite(args.gradScale)) {
     throw new RangeError(`gradScale must be finite, got ${args.gradScale}`);
   }
+  if (args.bank) {
+    if (!args.bank.buffer || typeof args.bank.buffer.size !== 'number') throw new TypeError('bank.buffer must be a GPUBuffer');
+    checkBuffer('bank.buffer', args.bank.buffer, args.bank.bytes, STORAGE);
+  }
+  for (const [name, b] of Object.entries(args.outputs)) {
+    if (b && !written.includes(name)) {
+      throw new RangeError(`outputs.${name} was given but this call does not write it (${outputHint(name)})`);
+    }
+  }
   for (const [name, size] of Object.entries(outputBytes)) {
     const b = args.outputs[name];
     if (b) {
       checkBuffer(`outputs.${name}`, b, size, STORAGE);
       if (b === args.z1 || b === args.z2) throw new RangeError(`outputs.${name} must not be an input buffer`);
+      if (b === args.bank?.buffer) throw new RangeError(`outputs.${name} must not be the bank's buffer (the bank is read only)`);
     }
   }
+}
+
+/** Why an output is not written: the option or flag that turns it on. */
+function outputHint(name: string): string {
+  if (name === 'gradZ1' || name === 'gradZ2') return 'backward is false';
+  if (name === 'gradTemperature' || name === 'diagnostics') return `set options.${name}: true to get it`;
+  return 'not an output of the fused loss';
 }
