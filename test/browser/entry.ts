@@ -4,6 +4,7 @@
 import { exposeToNode } from '../../src/browser/page-rpc.js';
 import { adapterReport, runNormalizeRows } from './smoke.js';
 import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceError, runFusedLoss } from './loss-runner.js';
+import { computeSecondWave, runSecondWave, secondWavePeakBytes, secondWaveError } from './second-wave-page.js';
 import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
 import { negativeQueueErrors, negativeQueueRun } from './negative-queue-page.js';
 
@@ -22,6 +23,10 @@ const pageFunctions = {
   tfjsOnCpuError,
   negativeQueueRun,
   negativeQueueErrors,
+  runSecondWave,
+  computeSecondWave,
+  secondWaveError,
+  secondWavePeakBytes,
 };
 
 /** The functions the test page offers (typed calls from Node). */
