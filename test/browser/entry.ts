@@ -7,6 +7,8 @@ import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceE
 import { computeSecondWave, runSecondWave, secondWavePeakBytes, secondWaveError } from './second-wave-page.js';
 import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
 import { negativeQueueErrors, negativeQueueRun } from './negative-queue-page.js';
+import { temperatureParamsErrors, temperatureParamsRuns } from './gpu-temperature-page.js';
+import { tfjsLearnTemperature, tfjsMoCoQueue, tfjsSecondWaveCompare, tfjsSecondWaveErrors, tfjsSecondWaveLeak } from './tfjs-second-wave-page.js';
 
 const pageFunctions = {
   adapterReport,
@@ -27,6 +29,13 @@ const pageFunctions = {
   computeSecondWave,
   secondWaveError,
   secondWavePeakBytes,
+  tfjsSecondWaveCompare,
+  tfjsSecondWaveLeak,
+  tfjsLearnTemperature,
+  tfjsMoCoQueue,
+  tfjsSecondWaveErrors,
+  temperatureParamsRuns,
+  temperatureParamsErrors,
 };
 
 /** The functions the test page offers (typed calls from Node). */
