@@ -52,6 +52,10 @@ fn reduce(lid: u32, value: f32, take_max: bool) -> f32 {
 
 fn max4(v: vec4<f32>) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }
 
+// frexp(x).exp from the bits, as in normalize_rows.wgsl (the race-check interpreter lacks the
+// struct-returning builtin): 2^(e−1) ≤ |x| < 2^e for normal x; 0 and subnormals give −126.
+fn exponent_of(x: f32) -> i32 { return i32((bitcast<u32>(x) >> 23u) & 0xffu) - 126; }
+
 // Four consecutive values of bank row `row`, zero past D.
 fn load4(row: u32, k: u32) -> vec4<f32> {
   var v = vec4<f32>(0.0);
@@ -70,8 +74,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
   var big = 0.0;
   for (var k = lid; k < params.d4; k += WG) { big = max(big, max4(abs(load4(j, k)))); }
-  // 2^-shift ≤ largest |B_jk| < 2^(1-shift); a zero row has shift 0.
-  let shift = -frexp(reduce(lid, big, true)).exp;
+  // 2^-(shift+1) ≤ largest |B_jk| < 2^-shift.
+  let shift = -exponent_of(reduce(lid, big, true));
   var ss = 0.0;
   for (var k = lid; k < params.d4; k += WG) {
     let b = ldexp(load4(j, k), vec4<i32>(shift));

@@ -20,7 +20,7 @@
 // rows as written.
 //
 // Scale safety: the f32 sum of squares overflows for |z| ≳ 1.8e19 and underflows for tiny
-// rows, so each row is first scaled by 2^-e, e the exponent of its largest |z_k| (ldexp:
+// rows, so each row is first scaled by 2^-e, e the binary exponent of its largest |z_k| (ldexp:
 // exact, no rounding), its sum of squares taken there (largest term in [0.25, 1)), and
 // |z| = 2^e·√Σ. Every row norm f32 can hold (up to 3.4e38) then gives the unit row it should,
 // and a row with |z| ≥ 1e-12 is written as ldexp(z, −e)/√Σ, never through a subnormal 1/|z|.
@@ -85,6 +85,11 @@ fn reduce_max(lid: u32, value: vec2<f32>) -> vec2<f32> {
 
 fn max4(v: vec4<f32>) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }
 
+// frexp(x).exp from the bits (no struct-returning builtin: the race-check interpreter lacks
+// one): 2^(e−1) ≤ |x| < 2^e for normal x; 0 and subnormals give −126, so their rows are
+// scaled up by 2^126, still exactly.
+fn exponent_of(x: vec2<f32>) -> vec2<i32> { return vec2<i32>((bitcast<vec2<u32>>(x) >> vec2<u32>(23u)) & vec2<u32>(0xffu)) - vec2<i32>(126); }
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = wg.y * params.rows_per_slice + wg.x;
@@ -94,8 +99,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var k = lid; k < params.d4; k += WG) {
     big = max(big, vec2<f32>(max4(abs(load4(0u, i, k))), max4(abs(load4(1u, i, k)))));
   }
-  // 2^-shift ≤ largest |z_k| < 2^(1-shift); a zero row has shift 0.
-  let shift = -frexp(reduce_max(lid, big)).exp;
+  // 2^-(shift+1) ≤ largest |z_k| < 2^-shift.
+  let shift = -exponent_of(reduce_max(lid, big));
   var ss = vec2<f32>(0.0);
   for (var k = lid; k < params.d4; k += WG) {
     let a = ldexp(load4(0u, i, k), vec4<i32>(shift.x));

@@ -95,10 +95,15 @@ export function checkBank(bank: unknown, d?: number): number {
 
 /** Options with every default filled in and validated. */
 export interface ResolvedLossOptions {
+  /** Which loss. */
   loss: LossName;
+  /** τ. */
   temperature: number;
+  /** DCLW's σ. */
   sigma: number;
+  /** DCLW: gradient through the weights. */
   weightGrad: boolean;
+  /** Dual temperature's m. */
   dtM: number;
   /** The candidate set (always `'cross'` for `dualtemp`; not read in bank form). */
   negatives: NegativesMode;
@@ -145,18 +150,21 @@ export interface NumberOptionSpec {
   max: number;
   /** Why the range is what it is (appended to the error). */
   why?: string;
+  /** The value when absent (per loss when a function). */
   default: PerLoss<number>;
 }
 
 /** A boolean (no truthy strings). */
 export interface BooleanOptionSpec {
   type: 'boolean';
+  /** The value when absent. */
   default: boolean;
 }
 
 /** One of a fixed set of strings. */
 export interface ChoiceOptionSpec {
   type: 'choice';
+  /** The allowed values. */
   values: readonly string[];
   /** Absent: the option is required. */
   default?: PerLoss<string>;
@@ -167,6 +175,7 @@ export interface CustomOptionSpec {
   type: 'custom';
   /** The value stored when the option is absent. */
   default: unknown;
+  /** Validate a given value (throw a TypeError/RangeError naming `name`) and return what to store. */
   check: (value: unknown, name: string) => unknown;
 }
 
