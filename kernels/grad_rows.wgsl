@@ -13,6 +13,16 @@
 //   gU_{i+N} = pos_coef[i+N]·u1_i                                  (coef_c = 0 there)
 // and workgroups holding no anchor skip the candidate sweep.
 //
+// Collapsed batches (issue 9 point 8): when every U_b is close to u_k, Σ W·U_b is a large
+// multiple of u_k plus a small tangent part, and f32 rounding of the large part (then the
+// projection's g − u(u·g) cancelling it) swamps the tangent part. Since normalize_backward
+// removes every multiple of u_k anyway (rows with |z_k| ≥ 1e-12), the sum is taken over the
+// differences instead, exact in f32 when rows are close (Sterbenz):
+//   gU_k = Σ_b W_kb (U_b − u_k) + pos_coef[k] (U_p(k) − u_k)   [+ (Σ_b W_kb + pos_coef[k]) u_k]
+// The bracket is the part along u_k; it is added back only for rows whose normalization is
+// the constant divisor (|z_k| < 1e-12, no projection), which is why `norms` is bound. The bank
+// form takes the same differences (b_j − u_i, and u_i − u_{i+N} for the u2 rows).
+//
 // A workgroup owns 64 gradient rows × 32 vec4 columns (dispatch y covers D4 > 32), so there
 // are no atomics and no N×N buffer, and the result is deterministic. Per 64×32 candidate tile:
 // the dots (4 rows × 2 candidates per thread, registers), the weights W into workgroup memory,
@@ -24,6 +34,7 @@
 //   2 storage r   stats    : array<vec4<f32>>  2N, .x = lse (anchor_stats)
 //   3 storage r   coefs    : array<vec2<f32>>  2N, (coef_c, pos_coef) (loss_finalize)
 //   4 storage rw  gU       : array<vec4<f32>>  2N×D4
+//   5 storage r   norms    : array<f32>        2N, |z_k| (from normalize_rows)
 
 const BN: u32 = 32u;      // candidates per tile
 const COLS4: u32 = 32u;   // gradient vec4 columns per workgroup (two per thread)
@@ -34,6 +45,9 @@ const STAGE: u32 = 8u;    // candidate rows of U staged at a time (8 × 32 vec4s
 @group(0) @binding(2) var<storage, read> stats: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> coefs: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> gU: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> norms: array<f32>;
+
+const MIN_NORM: f32 = 1e-12; // normalize_rows.wgsl's divisor floor
 
 // w_tile[b·16 + ty] = W for candidate b and the four rows thread row ty owns.
 var<workgroup> w_tile: array<vec4<f32>, 512>;
@@ -97,6 +111,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
 
   var g0 = mat4x4<f32>(); // gradient column k0 + tx: column r = row a_r
   var g1 = mat4x4<f32>(); // gradient column k0 + tx + 16
+  // The thread's own rows u_k at its two columns (the centre the differences are taken from).
+  let kx = k0 + tx;
+  let own0 = mat4x4<f32>(load_u(a.x, kx), load_u(a.y, kx), load_u(a.z, kx), load_u(a.w, kx));
+  let own1 = mat4x4<f32>(load_u(a.x, kx + 16u), load_u(a.y, kx + 16u), load_u(a.z, kx + 16u), load_u(a.w, kx + 16u));
+  var wsum = vec4<f32>(0.0); // Σ_b W_kb for the four rows
   let cand0 = loss_cand0();
   var tiles = (params.rows - cand0 + BN - 1u) / BN;
   if (row0 >= params.anchors) { tiles = 0u; } // bank form: u2 rows have only the positive term
@@ -113,8 +132,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         let w = w_tile[(j0 + j) * 16u + ty];
         let u0 = tile_b[j * COLS4 + tx];
         let u1 = tile_b[j * COLS4 + tx + 16u];
-        g0[0] += u0 * w.x; g0[1] += u0 * w.y; g0[2] += u0 * w.z; g0[3] += u0 * w.w;
-        g1[0] += u1 * w.x; g1[1] += u1 * w.y; g1[2] += u1 * w.z; g1[3] += u1 * w.w;
+        g0[0] += (u0 - own0[0]) * w.x; g0[1] += (u0 - own0[1]) * w.y; g0[2] += (u0 - own0[2]) * w.z; g0[3] += (u0 - own0[3]) * w.w;
+        g1[0] += (u1 - own1[0]) * w.x; g1[1] += (u1 - own1[1]) * w.y; g1[2] += (u1 - own1[2]) * w.z; g1[3] += (u1 - own1[3]) * w.w;
+        wsum += w;
       }
       workgroupBarrier();
     }
@@ -125,9 +145,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     if (a[r] < params.two_n) {
       let base = a[r] * params.d4;
       let pbase = pa[r] * params.d4;
-      let kx = k0 + tx;
-      if (kx < params.d4) { gU[base + kx] = g0[r] + pc[r] * U[pbase + kx]; }
-      if (kx + 16u < params.d4) { gU[base + kx + 16u] = g1[r] + pc[r] * U[pbase + kx + 16u]; }
+      // Along u_k: needed only where normalize_backward does not project it away.
+      let radial = select(0.0, wsum[r] + pc[r], norms[a[r]] < MIN_NORM);
+      if (kx < params.d4) { gU[base + kx] = g0[r] + pc[r] * (U[pbase + kx] - own0[r]) + radial * own0[r]; }
+      if (kx + 16u < params.d4) { gU[base + kx + 16u] = g1[r] + pc[r] * (U[pbase + kx + 16u] - own1[r]) + radial * own1[r]; }
     }
   }
 }

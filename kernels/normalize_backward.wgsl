@@ -12,6 +12,9 @@
 //   5 storage rw  gz2    : array<f32>        N×D
 //
 // One workgroup per row: 64 threads reduce u·gu, then write the row.
+// 1/|z| is applied as (1/m)·2^-e with |z| = m·2^e, m ∈ [0.5, 1) (bits and ldexp, exact scaling),
+// so a row norm up to f32's 3.4e38 never goes through a subnormal reciprocal; for ordinary
+// rows it is bit for bit the plain ·(1/|z|).
 
 struct NormParams {
   n: u32,
@@ -51,10 +54,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     workgroupBarrier();
   }
   let norm = norms[row];
-  let project = select(0.0, partial[0], norm >= MIN_NORM);
-  let inv = 1.0 / max(norm, MIN_NORM);
+  let clamped = norm < MIN_NORM;
+  let project = select(partial[0], 0.0, clamped);
+  // |z| = m·2^e from the bits (normal: clamped rows do not use it), m ∈ [0.5, 1).
+  let bits = bitcast<u32>(norm);
+  let m = bitcast<f32>((bits & 0x807fffffu) | 0x3f000000u);
+  let e = i32((bits >> 23u) & 0xffu) - 126;
+  let inv = select(1.0 / m, 1.0 / MIN_NORM, clamped);
+  let shift = vec4<i32>(select(-e, 0, clamped));
   for (var k = lid; k < params.d4; k += WG) {
-    let g = (gU[base + k] - U[base + k] * project) * inv;
+    let g = ldexp((gU[base + k] - U[base + k] * project) * inv, shift);
     let c = 4u * k;
     write_gz(row, c, g.x);
     write_gz(row, c + 1u, g.y);

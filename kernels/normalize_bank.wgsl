@@ -9,7 +9,11 @@
 //   1 storage r   bank   : array<f32>        K×D, row-major (caller's buffer, never written)
 //   2 storage rw  U      : array<vec4<f32>>  (2N+K)×D4; only rows [2N, 2N+K) are written here
 //
-// One workgroup per bank row: 64 threads stride over D, a tree reduction gives the norm.
+// One workgroup per bank row: 64 threads stride over D, tree reductions give the norm.
+//
+// Scale safety, as in normalize_rows.wgsl: the row is first scaled by 2^-e, e the exponent of
+// its largest |B_jk| (ldexp: exact), its sum of squares taken there, so every norm f32 can hold
+// gives a unit row, and no row goes through a subnormal 1/|B_j|.
 
 struct BankParams {
   k: u32,              // bank rows K
@@ -30,6 +34,28 @@ const WG: u32 = 64u;
 const MIN_NORM: f32 = 1e-12;
 var<workgroup> partial: array<f32, WG>;
 
+// Tree reduction of one value per thread: the sum (or the max) over the workgroup.
+fn reduce(lid: u32, value: f32, take_max: bool) -> f32 {
+  partial[lid] = value;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      let other = partial[lid + stride];
+      partial[lid] = select(partial[lid] + other, max(partial[lid], other), take_max);
+    }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier(); // partial is reused by the next reduction
+  return total;
+}
+
+fn max4(v: vec4<f32>) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }
+
+// frexp(x).exp from the bits, as in normalize_rows.wgsl (the race-check interpreter lacks the
+// struct-returning builtin): 2^(e−1) ≤ |x| < 2^e for normal x; 0 and subnormals give −126.
+fn exponent_of(x: f32) -> i32 { return i32((bitcast<u32>(x) >> 23u) & 0xffu) - 126; }
+
 // Four consecutive values of bank row `row`, zero past D.
 fn load4(row: u32, k: u32) -> vec4<f32> {
   var v = vec4<f32>(0.0);
@@ -46,18 +72,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let j = wg.y * params.rows_per_slice + wg.x;
   if (j >= params.k) { return; } // whole workgroup leaves together
 
+  var big = 0.0;
+  for (var k = lid; k < params.d4; k += WG) { big = max(big, max4(abs(load4(j, k)))); }
+  // 2^-(shift+1) ≤ largest |B_jk| < 2^-shift.
+  let shift = -exponent_of(reduce(lid, big, true));
   var ss = 0.0;
   for (var k = lid; k < params.d4; k += WG) {
-    let b = load4(j, k);
+    let b = ldexp(load4(j, k), vec4<i32>(shift));
     ss += dot(b, b);
   }
-  partial[lid] = ss;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-    workgroupBarrier();
-  }
-  let inv = 1.0 / max(sqrt(partial[0]), MIN_NORM);
+  let root = sqrt(reduce(lid, ss, false)); // |B_j|·2^shift
+  // b = B / max(|B|, 1e-12) as ldexp(B, sh)·mult: below 1e-12 the constant divisor (MATH.md).
+  let clamped = ldexp(root, -shift) < MIN_NORM;
+  let mult = select(1.0 / root, 1.0 / MIN_NORM, clamped);
+  let sh = select(shift, 0, clamped);
   let base = (params.first_row + j) * params.d4;
-  for (var k = lid; k < params.d4; k += WG) { U[base + k] = load4(j, k) * inv; }
+  for (var k = lid; k < params.d4; k += WG) { U[base + k] = ldexp(load4(j, k), vec4<i32>(sh)) * mult; }
 }

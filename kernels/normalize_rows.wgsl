@@ -18,6 +18,14 @@
 // One workgroup per pair (z1_i, z2_i): 64 threads stride over D; tree reductions in
 // workgroup memory give both norms, then the dot and the squared distance of the normalized
 // rows as written.
+//
+// Scale safety: the f32 sum of squares overflows for |z| ≳ 1.8e19 and underflows for tiny
+// rows, so each row is first scaled by 2^-e, e the binary exponent of its largest |z_k| (ldexp:
+// exact, no rounding), its sum of squares taken there (largest term in [0.25, 1)), and
+// |z| = 2^e·√Σ. Every row norm f32 can hold (up to 3.4e38) then gives the unit row it should,
+// and a row with |z| ≥ 1e-12 is written as ldexp(z, −e)/√Σ, never through a subnormal 1/|z|.
+// For ordinary rows this is bit for bit the old z·(1/|z|): power-of-two scaling is exact.
+// It costs one more read of the row (a max pass): O(N·D), small beside the O(N²·D) tiles.
 
 struct NormParams {
   n: u32,
@@ -36,6 +44,7 @@ struct NormParams {
 const WG: u32 = 64u;
 const MIN_NORM: f32 = 1e-12;
 var<workgroup> partial: array<vec2<f32>, WG>;
+var<workgroup> partial_max: array<vec2<f32>, WG>;
 
 // Four consecutive values of row `row` of view z1 (view 0) or z2 (view 1), zero past D.
 fn load4(view: u32, row: u32, k: u32) -> vec4<f32> {
@@ -62,23 +71,52 @@ fn reduce(lid: u32, value: vec2<f32>) -> vec2<f32> {
   return total;
 }
 
+fn reduce_max(lid: u32, value: vec2<f32>) -> vec2<f32> {
+  partial_max[lid] = value;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { partial_max[lid] = max(partial_max[lid], partial_max[lid + stride]); }
+    workgroupBarrier();
+  }
+  let total = partial_max[0];
+  workgroupBarrier();
+  return total;
+}
+
+fn max4(v: vec4<f32>) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }
+
+// frexp(x).exp from the bits (no struct-returning builtin: the race-check interpreter lacks
+// one): 2^(e−1) ≤ |x| < 2^e for normal x; 0 and subnormals give −126, so their rows are
+// scaled up by 2^126, still exactly.
+fn exponent_of(x: vec2<f32>) -> vec2<i32> { return vec2<i32>((bitcast<vec2<u32>>(x) >> vec2<u32>(23u)) & vec2<u32>(0xffu)) - vec2<i32>(126); }
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = wg.y * params.rows_per_slice + wg.x;
   if (i >= params.n) { return; } // whole workgroup leaves together
 
+  var big = vec2<f32>(0.0);
+  for (var k = lid; k < params.d4; k += WG) {
+    big = max(big, vec2<f32>(max4(abs(load4(0u, i, k))), max4(abs(load4(1u, i, k)))));
+  }
+  // 2^-(shift+1) ≤ largest |z_k| < 2^-shift.
+  let shift = -exponent_of(reduce_max(lid, big));
   var ss = vec2<f32>(0.0);
   for (var k = lid; k < params.d4; k += WG) {
-    let a = load4(0u, i, k);
-    let b = load4(1u, i, k);
+    let a = ldexp(load4(0u, i, k), vec4<i32>(shift.x));
+    let b = ldexp(load4(1u, i, k), vec4<i32>(shift.y));
     ss += vec2<f32>(dot(a, a), dot(b, b));
   }
-  let nrm = sqrt(reduce(lid, ss));
-  let inv = 1.0 / max(nrm, vec2<f32>(MIN_NORM));
+  let root = sqrt(reduce(lid, ss)); // |z|·2^shift
+  let nrm = ldexp(root, -shift);
+  // u = z / max(|z|, 1e-12) as ldexp(z, sh)·mult: below 1e-12 the constant divisor (MATH.md).
+  let clamped = nrm < vec2<f32>(MIN_NORM);
+  let mult = select(1.0 / root, vec2<f32>(1.0 / MIN_NORM), clamped);
+  let sh = select(shift, vec2<i32>(0), clamped);
   var cos_dist = vec2<f32>(0.0);
   for (var k = lid; k < params.d4; k += WG) {
-    let a = load4(0u, i, k) * inv.x;
-    let b = load4(1u, i, k) * inv.y;
+    let a = ldexp(load4(0u, i, k), vec4<i32>(sh.x)) * mult.x;
+    let b = ldexp(load4(1u, i, k), vec4<i32>(sh.y)) * mult.y;
     U[i * params.d4 + k] = a;
     U[(i + params.n) * params.d4 + k] = b;
     let diff = a - b;

@@ -7,10 +7,10 @@
 import type { KernelName } from './kernels.js';
 import { TrackedBuffers } from './gpu-memory.js';
 import { BufferLifetimes } from './lifetime.js';
-import { DIAGNOSTIC_NAMES, isGpuBank, resolveOptions, type Diagnostics, type GpuBank, type LossOptions } from './options.js';
+import { checkKnownKeys, DIAGNOSTIC_NAMES, isGpuBank, resolveOptions, type Diagnostics, type GpuBank, type LossOptions } from './options.js';
 import { compilePipelines, compilePipelinesSync, type Pipelines } from './pipelines.js';
 import { F32, planLoss, TEMPERATURE_FIELDS, withoutTemperature, type BindingRef, type ConstantName, type InputName, type LossPlan, type OutputName } from './plan.js';
-import { checkEncodeBuffers, checkLimits, checkShape, checkTemperatureParams, checkViews } from './validate.js';
+import { checkEncodeBuffers, checkFloat32Views, checkLimits, checkShape, checkTemperatureParams, checkViews } from './validate.js';
 
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE (the global is absent in Node)
 const COPY_SRC = 0x0004;
@@ -80,6 +80,9 @@ export interface EncodeArgs {
   outputs?: Partial<LossOutputs>;
 }
 
+/** Every key {@link EncodeArgs} may have (anything else is refused as a likely typo). */
+const ENCODE_ARG_NAMES: readonly (keyof EncodeArgs)[] = ['z1', 'z2', 'n', 'd', 'options', 'backward', 'gradScale', 'temperatureParams', 'outputs'];
+
 /** Result of the Float32Array convenience path. */
 export interface LossResult {
   /** The reported mean loss L. */
@@ -96,6 +99,24 @@ export interface LossResult {
   diagnostics?: Diagnostics;
 }
 
+/**
+ * The device under a {@link ContrastiveLoss} was lost or destroyed. Every call made after the
+ * loss, and every `compute` still waiting on the GPU when it happened, rejects with this.
+ */
+export class DeviceLostError extends Error {
+  /** `device.lost`'s reason: `'destroyed'` (someone called `device.destroy()`) or `'unknown'`. */
+  readonly reason: string;
+  constructor(info: { reason?: string; message?: string }) {
+    const reason = info.reason ?? 'unknown';
+    super(
+      `the GPUDevice was lost or destroyed (reason "${reason}"${info.message ? `: ${info.message}` : ''}); ` +
+        'create a new ContrastiveLoss on a live device',
+    );
+    this.name = 'DeviceLostError';
+    this.reason = reason;
+  }
+}
+
 /** Options of {@link ContrastiveLoss.create}. */
 export interface CreateOptions {
   /** Share this device (e.g. a framework's). Without it, one is requested from `navigator.gpu`. */
@@ -109,7 +130,10 @@ export class ContrastiveLoss {
   private readonly pipelines: Pipelines;
   private readonly buffers: TrackedBuffers;
   private readonly lifetimes: BufferLifetimes;
-  private lost = false;
+  /** Set when `device.lost` resolves. */
+  private lostInfo: GPUDeviceLostInfo | undefined;
+  /** Rejects with a {@link DeviceLostError} when the device is lost; never resolves otherwise. */
+  private readonly whenLost: Promise<never>;
   private destroyed = false;
   private readonly ownsDevice: boolean;
 
@@ -119,15 +143,23 @@ export class ContrastiveLoss {
     this.ownsDevice = ownsDevice;
     this.buffers = new TrackedBuffers(device);
     this.lifetimes = new BufferLifetimes(device, this.buffers);
-    void device.lost.then(() => {
-      this.lost = true;
+    this.whenLost = device.lost.then((info) => {
+      this.lostInfo = info;
+      throw new DeviceLostError(info);
     });
+    this.whenLost.catch(() => {}); // observed by checkUsable and untilLost; not an unhandled rejection
   }
 
   /** Compile every pipeline once, on the given device or a newly requested one. */
   static async create(options: CreateOptions = {}): Promise<ContrastiveLoss> {
     const device = options.device ?? (await requestDevice());
-    return new ContrastiveLoss(device, await compilePipelines(device), !options.device);
+    const lost = device.lost.then((info) => {
+      throw new DeviceLostError(info);
+    });
+    lost.catch(() => {});
+    // A device lost while the kernels compile would leave the compile pending or give invalid
+    // pipelines: race it against device.lost.
+    return new ContrastiveLoss(device, await Promise.race([compilePipelines(device), lost]), !options.device);
   }
 
   /**
@@ -166,6 +198,8 @@ export class ContrastiveLoss {
    */
   encode(encoder: GPUCommandEncoder, args: EncodeArgs): LossOutputs {
     this.checkUsable();
+    if (typeof args !== 'object' || args === null) throw new TypeError('encode takes (encoder, { z1, z2, n, d, options, ... })');
+    checkKnownKeys('encode argument', args, ENCODE_ARG_NAMES);
     const { n, d } = args;
     const opts = resolveOptions(args.options, d);
     checkShape(n, d, opts.bankRows > 0 ? 1 : 2);
@@ -174,6 +208,7 @@ export class ContrastiveLoss {
       throw new TypeError('encode takes the bank as { buffer: GPUBuffer, k } (f32 K×D rows, usage STORAGE); compute() takes a Float32Array bank');
     }
     const backward = args.backward ?? true;
+    if (typeof backward !== 'boolean') throw new TypeError(`backward must be true or false, got ${JSON.stringify(args.backward)}`);
     const plan = planLoss(n, d, opts, backward);
     checkLimits(
       this.device.limits,
@@ -183,6 +218,7 @@ export class ContrastiveLoss {
       Math.max(...plan.passes.flatMap((p) => p.grid)),
     );
     const given = args.outputs ?? {};
+    checkKnownKeys('output', given, Object.keys(plan.outputBytes));
     if (args.temperatureParams !== undefined) checkTemperatureParams(args.temperatureParams, args.options, given);
     const bankArg = bank && { buffer: (bank as GpuBank).buffer, bytes: opts.bankRows * d * F32 };
     checkEncodeBuffers(
@@ -240,6 +276,8 @@ export class ContrastiveLoss {
   async compute(z1: Float32Array, z2: Float32Array, n: number, d: number, options: LossOptions, backward = true): Promise<LossResult> {
     this.checkUsable();
     const opts = resolveOptions(options, d);
+    checkFloat32Views(z1, z2);
+    if (typeof backward !== 'boolean') throw new TypeError(`backward must be true or false, got ${JSON.stringify(backward)}`);
     checkViews(z1, z2, n, d, opts.bankRows > 0 ? 1 : 2);
     if (options.bank instanceof Float64Array) {
       throw new TypeError('compute() takes the bank as a Float32Array (K×D f32 values), got a Float64Array');
@@ -279,10 +317,10 @@ export class ContrastiveLoss {
       this.device.pushErrorScope('out-of-memory');
       this.device.pushErrorScope('validation');
       this.device.queue.submit([encoder.finish()]);
-      const validation = await this.device.popErrorScope();
-      const oom = await this.device.popErrorScope();
+      const validation = await this.untilLost(this.device.popErrorScope());
+      const oom = await this.untilLost(this.device.popErrorScope());
       if (validation || oom) throw new Error(`WebGPU rejected the fused loss: ${(validation ?? oom)!.message}`);
-      await staging.mapAsync(MAP_READ);
+      await this.untilLost(staging.mapAsync(MAP_READ));
       const all = new Float32Array(staging.getMappedRange().slice(0));
       staging.unmap();
       const view = (k: keyof LossOutputs, len: number) => all.slice(offsets[k]! / F32, offsets[k]! / F32 + len);
@@ -297,6 +335,8 @@ export class ContrastiveLoss {
         result.diagnostics = Object.fromEntries(DIAGNOSTIC_NAMES.map((name, i) => [name, values[i]!])) as unknown as Diagnostics;
       }
       return result;
+    } catch (e) {
+      throw await this.asLossError(e);
     } finally {
       for (const b of made) this.buffers.destroy(b);
     }
@@ -306,14 +346,31 @@ export class ContrastiveLoss {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.lifetimes.destroyAll();
     this.buffers.destroyAll();
-    this.lifetimes.clear();
     if (this.ownsDevice) this.device.destroy();
   }
 
   private checkUsable(): void {
     if (this.destroyed) throw new Error('this ContrastiveLoss was destroyed');
-    if (this.lost) throw new Error('the GPUDevice was lost or destroyed; create a new ContrastiveLoss on a live device');
+    if (this.lostInfo) throw new DeviceLostError(this.lostInfo);
+  }
+
+  /** `p`, or a {@link DeviceLostError} as soon as the device is lost (whichever comes first). */
+  private untilLost<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.whenLost]);
+  }
+
+  /**
+   * A failed GPU wait, told apart: when the device is lost, WebGPU rejects pending `mapAsync`
+   * calls with an AbortError, and `device.lost` may resolve a little later. Wait briefly for it
+   * so the caller sees the loss (with its reason), not the abort.
+   */
+  private async asLossError(e: unknown): Promise<unknown> {
+    if (e instanceof DeviceLostError || this.lostInfo) return this.lostInfo ? new DeviceLostError(this.lostInfo) : e;
+    if (!(e instanceof Error) || (e.name !== 'AbortError' && e.name !== 'OperationError')) return e;
+    const settled = await Promise.race([this.whenLost.catch((lost: unknown) => lost), new Promise((r) => setTimeout(r, 1000))]);
+    return settled instanceof DeviceLostError ? settled : e;
   }
 
   /** A new output buffer handed over to the caller, who then owns (and destroys) it. */

@@ -2,7 +2,7 @@
  * webgpu-contrastive: fused WebGPU kernels for contrastive-learning losses.
  * See README.md for the API and MATH.md (shared/) for the formulas.
  */
-export { ContrastiveLoss, requestDevice } from './contrastive-loss.js';
+export { ContrastiveLoss, DeviceLostError, requestDevice } from './contrastive-loss.js';
 export type { CreateOptions, EncodeArgs, LossOutputs, LossResult } from './contrastive-loss.js';
 export { NegativeQueue, randomUnitRows } from './negative-queue.js';
 export type { NegativeQueueOptions } from './negative-queue.js';
@@ -17,6 +17,10 @@ export {
   resolveOptions,
   checkBank,
   isGpuBank,
+  OPTION_SCHEMA,
+  OPTION_RULES,
+  SCALE_RANGE,
 } from './options.js';
 export { checkViews } from './validate.js';
-export type { LossName, LossOptions, ResolvedLossOptions, NegativesMode, BankInput, GpuBank, Diagnostics } from './options.js';
+export type { LossName, LossOptions, ResolvedLossOptions, OptionSpec, NegativesMode, BankInput, GpuBank, Diagnostics } from './options.js';
+export { WORKSPACE_SHAPES, CONSTANT_ENTRIES } from './lifetime.js';

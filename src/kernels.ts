@@ -30,7 +30,7 @@ export const KERNELS = {
   normalizeBank: { name: 'normalize_bank', source: normalizeBank, bindings: [U, R, W] },
   anchorStats: { name: 'anchor_stats', source: similarityTile + anchorStats, bindings: [U, R, R, W] },
   lossFinalize: { name: 'loss_finalize', source: lossFinalize, bindings: [U, R, R, R, W, W, W, W, W] },
-  gradRows: { name: 'grad_rows', source: similarityTile + gradRows, bindings: [U, R, R, R, W] },
+  gradRows: { name: 'grad_rows', source: similarityTile + gradRows, bindings: [U, R, R, R, W, R] },
   normalizeBackward: { name: 'normalize_backward', source: normalizeBackward, bindings: [U, R, R, R, W, W] },
 } as const satisfies Record<string, KernelSpec>;
 

@@ -95,10 +95,15 @@ export function checkBank(bank: unknown, d?: number): number {
 
 /** Options with every default filled in and validated. */
 export interface ResolvedLossOptions {
+  /** Which loss. */
   loss: LossName;
+  /** τ. */
   temperature: number;
+  /** DCLW's σ. */
   sigma: number;
+  /** DCLW: gradient through the weights. */
   weightGrad: boolean;
+  /** Dual temperature's m. */
   dtM: number;
   /** The candidate set (always `'cross'` for `dualtemp`; not read in bank form). */
   negatives: NegativesMode;
@@ -121,6 +126,18 @@ export const DEFAULT_SIGMA = 0.5;
 /** Default dual-temperature ratio m. */
 export const DEFAULT_DT_M = 10;
 
+/**
+ * Range of τ, σ and τ·m: with every positive ≤ 1 in size, logits are ≤ 1/τ = 1e12, the
+ * largest gradient coefficient (DCLW weightGrad, 1/(τσ)) is ≤ 1e24, and even through the
+ * normalization of a near-zero row (÷1e-12) every value stays far inside f32's 3.4e38; at the
+ * top, 1/(2Nτ) stays a normal f32 for any N a device can hold.
+ */
+export const SCALE_RANGE = { min: 1e-12, max: 1e12 } as const;
+const SCALE_WHY = 'so that every reciprocal, logit and gradient stays finite in f32';
+
+/** A bound as people write it: 1e-12, 0.5, 1e+12. */
+const fmt = (v: number) => (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-4) ? v.toExponential() : String(v));
+
 /** The loss's default for a number or choice option. */
 type PerLoss<T> = T | ((loss: LossName) => T);
 
@@ -133,18 +150,21 @@ export interface NumberOptionSpec {
   max: number;
   /** Why the range is what it is (appended to the error). */
   why?: string;
+  /** The value when absent (per loss when a function). */
   default: PerLoss<number>;
 }
 
 /** A boolean (no truthy strings). */
 export interface BooleanOptionSpec {
   type: 'boolean';
+  /** The value when absent. */
   default: boolean;
 }
 
 /** One of a fixed set of strings. */
 export interface ChoiceOptionSpec {
   type: 'choice';
+  /** The allowed values. */
   values: readonly string[];
   /** Absent: the option is required. */
   default?: PerLoss<string>;
@@ -155,6 +175,7 @@ export interface CustomOptionSpec {
   type: 'custom';
   /** The value stored when the option is absent. */
   default: unknown;
+  /** Validate a given value (throw a TypeError/RangeError naming `name`) and return what to store. */
   check: (value: unknown, name: string) => unknown;
 }
 
@@ -168,14 +189,21 @@ export type OptionSpec = NumberOptionSpec | BooleanOptionSpec | ChoiceOptionSpec
  */
 export const OPTION_SCHEMA: Readonly<Record<string, OptionSpec>> = {
   loss: { type: 'choice', values: LOSS_NAMES },
-  temperature: { type: 'number', min: Number.MIN_VALUE, max: Number.MAX_VALUE, default: (loss) => DEFAULT_TEMPERATURE[loss] },
-  sigma: { type: 'number', min: Number.MIN_VALUE, max: Number.MAX_VALUE, default: DEFAULT_SIGMA },
-  weightGrad: { type: 'custom', default: false, check: (v) => v },
-  dtM: { type: 'number', min: Number.MIN_VALUE, max: Number.MAX_VALUE, default: DEFAULT_DT_M },
+  temperature: { type: 'number', ...SCALE_RANGE, why: SCALE_WHY, default: (loss) => DEFAULT_TEMPERATURE[loss] },
+  sigma: { type: 'number', ...SCALE_RANGE, why: SCALE_WHY, default: DEFAULT_SIGMA },
+  weightGrad: { type: 'boolean', default: false },
+  // m's own range is wide; what the kernels use is τ·m, bounded by a rule below.
+  dtM: { type: 'number', min: SCALE_RANGE.min / SCALE_RANGE.max, max: SCALE_RANGE.max / SCALE_RANGE.min, default: DEFAULT_DT_M },
   negatives: { type: 'choice', values: ['all', 'cross'], default: (loss) => (loss === 'dualtemp' ? 'cross' : 'all') },
   gradTemperature: { type: 'boolean', default: false },
   diagnostics: { type: 'boolean', default: false },
 };
+
+/**
+ * Keys a caller may pass besides the schema's: `bank` is checked by {@link checkBank} (its row
+ * count needs D) and resolved to `bankRows`.
+ */
+const EXTRA_OPTION_KEYS = ['bank'] as const;
 
 /** Constraints between options, checked after every option on its own; each throws on a violation. */
 export const OPTION_RULES: readonly ((o: ResolvedLossOptions, given: LossOptions) => void)[] = [
@@ -189,7 +217,51 @@ export const OPTION_RULES: readonly ((o: ResolvedLossOptions, given: LossOptions
       throw new RangeError(`negatives: 'cross' cannot be combined with bank: a bank replaces the in-batch candidates`);
     }
   },
+  (o) => {
+    const t2 = o.temperature * o.dtM;
+    if (o.loss === 'dualtemp' && !(t2 >= SCALE_RANGE.min && t2 <= SCALE_RANGE.max)) {
+      throw new RangeError(
+        `dualtemp's second temperature τ·m = ${o.temperature}·${o.dtM} = ${fmt(Number(t2.toPrecision(6)))} must be within ` +
+          `[${fmt(SCALE_RANGE.min)}, ${fmt(SCALE_RANGE.max)}] (${SCALE_WHY})`,
+      );
+    }
+  },
 ];
+
+/** Edit distance (insertions, deletions, substitutions), for typo hints. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The valid name `name` is most likely a typo of, if any (case, `_`/`-` and ≤ 2 edits forgiven). */
+export function nearestName(name: string, valid: readonly string[]): string | undefined {
+  const fold = (s: string) => s.toLowerCase().replace(/[_\-\s]/g, '');
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const v of valid) {
+    const dist = fold(v) === fold(name) ? 0 : editDistance(fold(name), fold(v));
+    if (dist < bestDistance) [best, bestDistance] = [v, dist];
+  }
+  return bestDistance <= Math.min(2, Math.floor(fold(name).length / 3)) ? best : undefined;
+}
+
+/**
+ * Reject keys of `obj` outside `valid` (a TypeError listing the valid ones, and the nearest
+ * when the key looks like a typo of one). `what` names the object in the message.
+ */
+export function checkKnownKeys(what: string, obj: object, valid: readonly string[]): void {
+  for (const key of Object.keys(obj)) {
+    if (valid.includes(key)) continue;
+    const near = nearestName(key, valid);
+    throw new TypeError(`unknown ${what} ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; valid: ${valid.join(', ')}`);
+  }
+}
 
 function perLoss<T>(value: PerLoss<T>, loss: LossName): T {
   return typeof value === 'function' ? (value as (l: LossName) => T)(loss) : value;
@@ -198,8 +270,9 @@ function perLoss<T>(value: PerLoss<T>, loss: LossName): T {
 function checkOption(name: string, spec: OptionSpec, value: unknown): unknown {
   switch (spec.type) {
     case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < spec.min || value > spec.max) {
-        throw new RangeError(`${name} must be a finite number > 0, got ${value}`);
+      if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value} ${JSON.stringify(value)}`);
+      if (!Number.isFinite(value) || value < spec.min || value > spec.max) {
+        throw new RangeError(`${name} must be a finite number > 0 within [${fmt(spec.min)}, ${fmt(spec.max)}]${spec.why ? ` (${spec.why})` : ''}, got ${value}`);
       }
       return value;
     case 'boolean':
@@ -215,9 +288,14 @@ function checkOption(name: string, spec: OptionSpec, value: unknown): unknown {
   }
 }
 
-/** Fill in defaults and validate; throws a RangeError/TypeError that names the bad option. */
+/**
+ * Fill in defaults and validate; throws a RangeError/TypeError that names the bad option.
+ * `d` (the row length D) is needed only to size an array `bank` (K = length / D).
+ */
 export function resolveOptions(options: LossOptions, d?: number): ResolvedLossOptions {
-  if (!options || !LOSS_NAMES.includes(options.loss)) {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`unknown loss: options must be an object like { loss: 'dcl' } (loss one of ${LOSS_NAMES.join(', ')}), got ${JSON.stringify(options)}`);
+  checkKnownKeys('option', options, [...Object.keys(OPTION_SCHEMA), ...EXTRA_OPTION_KEYS]);
+  if (!LOSS_NAMES.includes(options.loss)) {
     throw new TypeError(`unknown loss ${JSON.stringify(options?.loss)}; expected one of ${LOSS_NAMES.join(', ')}`);
   }
   const loss = options.loss;

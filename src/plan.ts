@@ -153,7 +153,7 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
     passes.push(
       {
         kernel: 'gradRows',
-        bindings: [constant('tile'), ws('U'), ws('stats'), ws('coefs'), ws('gU')],
+        bindings: [constant('tile'), ws('U'), ws('stats'), ws('coefs'), ws('gU'), ws('norms')],
         grid: [Math.ceil(rows / TILES.gradRows), Math.ceil(d4 / TILES.gradVec4Cols)],
       },
       {

@@ -34,6 +34,25 @@ export function checkViews(z1: ArrayLike<number>, z2: ArrayLike<number>, n: numb
   }
 }
 
+/** What a value is, for error messages: `Float64Array`, `Array`, `null`, `number`, … */
+export function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v !== 'object') return typeof v;
+  return (v as object).constructor?.name ?? 'object';
+}
+
+/** The Float32Array path takes Float32Array only: anything else would be misread as f32 bytes. */
+export function checkFloat32Views(z1: unknown, z2: unknown): void {
+  for (const [name, z] of [['z1', z1], ['z2', z2]] as const) {
+    if (!(z instanceof Float32Array)) {
+      throw new TypeError(
+        `${name} must be a Float32Array, got ${describeType(z)} (convert with Float32Array.from(...); ` +
+          'the float64 reference, referenceLoss, takes other arrays)',
+      );
+    }
+  }
+}
+
 /** A GPUBuffer of at least `bytes` bytes with every flag of `usage`. */
 export function checkBuffer(name: string, buf: GPUBuffer, bytes: number, usage: number): void {
   if (!buf || typeof buf.size !== 'number') throw new TypeError(`${name} must be a GPUBuffer`);
@@ -97,13 +116,17 @@ export function checkEncodeBuffers(
       throw new RangeError(`outputs.${name} was given but this call does not write it (${outputHint(name)})`);
     }
   }
+  const seen = new Map<GPUBuffer, string>();
   for (const [name, size] of Object.entries(outputBytes)) {
     const b = args.outputs[name];
-    if (b) {
-      checkBuffer(`outputs.${name}`, b, size, STORAGE);
-      if (b === args.z1 || b === args.z2) throw new RangeError(`outputs.${name} must not be an input buffer`);
-      if (b === args.bank?.buffer) throw new RangeError(`outputs.${name} must not be the bank's buffer (the bank is read only)`);
-    }
+    if (!b) continue;
+    checkBuffer(`outputs.${name}`, b, size, STORAGE);
+    if (b === args.z1 || b === args.z2) throw new RangeError(`outputs.${name} must not be an input buffer (it is ${b === args.z1 ? 'z1' : 'z2'})`);
+    if (b === args.bank?.buffer) throw new RangeError(`outputs.${name} must not be the bank's buffer (the bank is read only)`);
+    const other = seen.get(b);
+    if (other) throw new RangeError(`outputs.${name} and outputs.${other} are the same buffer; every output needs its own`);
+    if (b === args.gradScale) throw new RangeError(`gradScale must not be an output buffer (it is outputs.${name})`);
+    seen.set(b, name);
   }
 }
 

@@ -169,6 +169,27 @@ describe.each(LOSSES.map((l, li) => ({ ...l, li })))('second wave: $name', ({ op
   });
 });
 
+describe('second wave: bank rows of extreme norms (scale-safe normalization)', () => {
+  it('rows near the f32 limits, below the 1e-12 clamp, and zero', async () => {
+    const n = 9;
+    const d = 33;
+    const scales = [3e37, 1e30, 1e-30, 1e-14, 0, 1, 1e-3];
+    const { z1, z2 } = inputs(n, d, 0, 0);
+    const bank = new Float32Array(scales.length * d);
+    scales.forEach((scale, j) => {
+      for (let c = 0; c < d; c++) bank[j * d + c] = Math.fround(scale * rng.gaussian() / Math.sqrt(d));
+    });
+    for (const loss of LOSSES) {
+      const opts = { ...loss.options, temperature: 0.07, gradTemperature: true } as OptionsWithoutBank;
+      const gpu = await page.call('runSecondWave', z1, z2, n, d, opts, bank);
+      const ref = referenceLoss(z1, z2, n, d, { ...opts, bank });
+      const where = `${loss.name} extreme bank (seed ${seed})`;
+      expect(gpu.inputsUnchanged, `${where}: inputs or bank changed`).toBe(true);
+      compare(where, 'extreme bank', gpu, ref, opts, d);
+    }
+  });
+});
+
 describe('second wave: the convenience path (compute)', () => {
   it('Float32Array bank, gradTemperature and diagnostics as numbers; forward-only; nothing left over', async () => {
     for (const [n, d, k, options] of [

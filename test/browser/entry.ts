@@ -5,6 +5,7 @@ import { exposeToNode } from '../../src/browser/page-rpc.js';
 import { adapterReport, runNormalizeRows } from './smoke.js';
 import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceError, runFusedLoss } from './loss-runner.js';
 import { computeSecondWave, runSecondWave, secondWavePeakBytes, secondWaveError } from './second-wave-page.js';
+import { deviceLossDuringCompute, encodeManyThenSubmit, soak, strictError } from './lifetime-page.js';
 import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
 import { negativeQueueErrors, negativeQueueRun } from './negative-queue-page.js';
 import { temperatureParamsErrors, temperatureParamsRuns } from './gpu-temperature-page.js';
@@ -36,6 +37,11 @@ const pageFunctions = {
   tfjsSecondWaveErrors,
   temperatureParamsRuns,
   temperatureParamsErrors,
+  // issue 9: lifetime, strict inputs, device loss (test/lifetime.test.ts, test/strict.test.ts)
+  encodeManyThenSubmit,
+  soak,
+  strictError,
+  deviceLossDuringCompute,
 };
 
 /** The functions the test page offers (typed calls from Node). */
