@@ -1,24 +1,32 @@
-// anchor_stats.wgsl — forward pass: per-anchor log-sum-exp over the negatives.
+// anchor_stats.wgsl — forward pass: per-anchor log-sum-exp over the loss's candidates, and the
+// extras the options ask for, from the same similarity tiles.
 // Prepended with similarity_tile.wgsl (TileParams, load_u, masks).
 //
-// Math (MATH.md): S_ab = u_a·u_b / τ. For every anchor a in [0, 2N):
-//   lse[a]  = log Σ_{b∈neg(a)} exp(S_ab)                (online running max: any τ > 0 is safe)
-//   lse2[a] = log Σ_{b∈neg(a)} exp(u_a·u_b / (τ·m))     (dualtemp only; else left untouched)
-// Nothing N×N is stored: each workgroup owns 64 anchors and streams candidate tiles of 128 rows.
+// Math (MATH.md), S_ab = u_a·u_b / τ, neg(a) the loss's candidate set (see similarity_tile.wgsl):
+//   stats[a].x = lse_a = log Σ_{b∈neg(a)} exp(S_ab)           (online running max: any τ > 0)
+//   stats[a].y = log Σ_{b∈neg(a)} exp(u_a·u_b / (τ·m))       (SECOND_TEMPERATURE, dualtemp; else 0)
+//   stats[a].z = Σ_{b∈neg(a)} softmax_a(b)·S_ab               (SOFTMAX_MEAN, for ∂L/∂τ; else 0)
+//                kept as Σ exp(S_ab − max)·S_ab beside the running sum, rescaled with it
+//   stats[a].w = log Σ_{b same view, b≠a} exp(−2‖u_a − u_b‖²)   (UNIFORMITY, a < 2N; else 0)
+//                with ‖u_a − u_b‖² = q_a + q_b − 2 u_a·u_b, q = |u|² = (|z|/max(|z|, 1e-12))²
+// Rows a ≥ `anchors` (u2 rows in bank form) get 0 in x, y, z. In bank form the candidates are
+// the K bank rows, rows [2N, 2N+K) of U; UNIFORMITY then makes a second sweep over the views'
+// rows (for all 2N rows), since the loss never looks at in-batch pairs there.
+// Nothing N×N or N×K is stored: each workgroup owns 64 rows and streams candidate tiles of 128.
 //
 // Tiling: 16×8 threads; thread (tx, ty) owns anchors ty + 8·r (r < 8) and candidates
 // tx + 16·c (c < 8) of each 64×128 tile: an 8×8 register block, four mat4x4 whose columns are
 // vec4×mat4 products. Per vec4 of depth a thread reads 16 vec4s of workgroup memory for 64 dot4s
 // (a 4×4 block would read 8 for 16): half the workgroup-memory traffic per FMA. Strided
 // ownership keeps those reads conflict-free. SA4 = 2 vec4s of each row are staged at a time.
-// Each thread keeps (running max, Σ exp(x − max)) for its eight rows as two vec4 pairs, updated
-// once per tile (one exp per element), then the 16 threads of a row merge their states.
+// Each thread keeps (running max, Σ exp(x − max), Σ exp(x − max)·x) for its eight rows as vec4
+// triples, updated once per tile (one exp per element), then the 16 threads of a row merge.
 //
 // Bindings (group 0):
 //   0 uniform     params : TileParams
-//   1 storage r   U      : array<vec4<f32>>  2N×D4 normalized rows
-//   2 storage rw  lse    : array<f32>        2N
-//   3 storage rw  lse2   : array<f32>        2N
+//   1 storage r   U      : array<vec4<f32>>  (2N+K)×D4 normalized rows
+//   2 storage r   norms  : array<f32>        2N, |z_k| (q for UNIFORMITY)
+//   3 storage rw  stats  : array<vec4<f32>>  stat_rows (≤ 2N) rows, as above
 
 const NEG_BIG: f32 = -3.0e38; // finite "minus infinity": keeps exp(m_old - m_new) free of NaN
 const SROWS: u32 = 64u;       // anchors per workgroup
@@ -27,17 +35,24 @@ const SA4: u32 = 2u;          // vec4s of depth staged per step
 
 @group(0) @binding(0) var<uniform> params: TileParams;
 @group(0) @binding(1) var<storage, read> U: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(3) var<storage, read_write> lse2: array<f32>;
+@group(0) @binding(2) var<storage, read> norms: array<f32>;
+@group(0) @binding(3) var<storage, read_write> stats: array<vec4<f32>>;
 
 var<workgroup> stage_a: array<vec4<f32>, 128>; // [k][anchor], SA4 × SROWS
 var<workgroup> stage_b: array<vec4<f32>, 256>; // [k][candidate], SA4 × SCOLS
-// Per (row, tx): (running max, sum); merged across the 16 threads of each row.
+// Per (row, tx): (running max, a sum scaled by it); merged across the 16 threads of each row.
 var<workgroup> merge_buf: array<vec2<f32>, 1024>;
 
+const MIN_NORM: f32 = 1e-12;
+// Candidate sets of update8's masks.
+const LOSS_SET: u32 = 0u;
+const SAME_VIEW_SET: u32 = 1u;
+
+// Online state of four rows: running max m, s = Σ exp(x − m), t = Σ exp(x − m)·x.
 struct Lse4 {
   m: vec4<f32>,
   s: vec4<f32>,
+  t: vec4<f32>,
 }
 
 // The 8×8 block: lo/hi = anchors ty + {0,8,16,24} / ty + {32,40,48,56}; c0/c1 = candidates
@@ -86,39 +101,70 @@ fn block_dots(row0: u32, col0: u32, lid: u32, tx: u32, ty: u32) -> Block {
   return Block(lo_c0, lo_c1, hi_c0, hi_c1);
 }
 
-// Online update of four rows' states with a 4×4 block of logits (columns = candidates).
-fn update(st: Lse4, x: mat4x4<f32>, v0: vec4<bool>, v1: vec4<bool>, v2: vec4<bool>, v3: vec4<bool>) -> Lse4 {
+// Online update of four rows' states with a 4×4 block of logits (columns = candidates);
+// `with_t` also keeps t (the softmax-weighted sum of the logits).
+fn update(st: Lse4, x: mat4x4<f32>, v0: vec4<bool>, v1: vec4<bool>, v2: vec4<bool>, v3: vec4<bool>, with_t: bool) -> Lse4 {
   let low = vec4<f32>(NEG_BIG);
   let tile_max = max(max(select(low, x[0], v0), select(low, x[1], v1)), max(select(low, x[2], v2), select(low, x[3], v3)));
   let m = max(st.m, tile_max);
   let zero = vec4<f32>(0.0);
-  let s = st.s * exp(st.m - m) + select(zero, exp(x[0] - m), v0) + select(zero, exp(x[1] - m), v1)
-        + select(zero, exp(x[2] - m), v2) + select(zero, exp(x[3] - m), v3);
-  return Lse4(m, s);
+  let rescale = exp(st.m - m);
+  let e0 = select(zero, exp(x[0] - m), v0);
+  let e1 = select(zero, exp(x[1] - m), v1);
+  let e2 = select(zero, exp(x[2] - m), v2);
+  let e3 = select(zero, exp(x[3] - m), v3);
+  var t = st.t;
+  if (with_t) { t = t * rescale + e0 * x[0] + e1 * x[1] + e2 * x[2] + e3 * x[3]; }
+  return Lse4(m, st.s * rescale + e0 + e1 + e2 + e3, t);
 }
 
-// Both column halves of one row group, at one inverse temperature.
-fn update8(st: Lse4, c0: mat4x4<f32>, c1: mat4x4<f32>, a: vec4<u32>, pa: vec4<u32>, col: u32, inv_t: f32) -> Lse4 {
-  let s0 = update(st, c0 * inv_t, negative_mask(a, pa, col), negative_mask(a, pa, col + 16u),
-                  negative_mask(a, pa, col + 32u), negative_mask(a, pa, col + 48u));
-  return update(s0, c1 * inv_t, negative_mask(a, pa, col + 64u), negative_mask(a, pa, col + 80u),
-                negative_mask(a, pa, col + 96u), negative_mask(a, pa, col + 112u));
+// Which of the four rows `a` have candidate b in uniformity's set: same view, b ≠ a.
+fn same_view_mask(a: vec4<u32>, b: u32) -> vec4<bool> {
+  let in_views = (a < vec4<u32>(params.two_n)) & vec4<bool>(b < params.two_n) & (vec4<u32>(b) != a);
+  return in_views & ((a < vec4<u32>(params.n)) == vec4<bool>(b < params.n));
 }
 
-fn stash_rows(st: Lse4, first: u32, tx: u32) {
-  merge_buf[first * 16u + tx] = vec2<f32>(st.m.x, st.s.x);
-  merge_buf[(first + 8u) * 16u + tx] = vec2<f32>(st.m.y, st.s.y);
-  merge_buf[(first + 16u) * 16u + tx] = vec2<f32>(st.m.z, st.s.z);
-  merge_buf[(first + 24u) * 16u + tx] = vec2<f32>(st.m.w, st.s.w);
+fn set_mask(cands: u32, a: vec4<u32>, pa: vec4<u32>, b: u32) -> vec4<bool> {
+  if (cands == SAME_VIEW_SET) { return same_view_mask(a, b); }
+  return negative_mask(a, pa, b);
 }
 
-fn stash(lo: Lse4, hi: Lse4, ty: u32, tx: u32) {
-  stash_rows(lo, ty, tx);
-  stash_rows(hi, ty + 32u, tx);
+// Both column halves of one row group: logits x0 (candidates col + 16·{0..3}), x1 (+ 64).
+fn update8(st: Lse4, x0: mat4x4<f32>, x1: mat4x4<f32>, a: vec4<u32>, pa: vec4<u32>, col: u32, cands: u32, with_t: bool) -> Lse4 {
+  let s0 = update(st, x0, set_mask(cands, a, pa, col), set_mask(cands, a, pa, col + 16u),
+                  set_mask(cands, a, pa, col + 32u), set_mask(cands, a, pa, col + 48u), with_t);
+  return update(s0, x1, set_mask(cands, a, pa, col + 64u), set_mask(cands, a, pa, col + 80u),
+                set_mask(cands, a, pa, col + 96u), set_mask(cands, a, pa, col + 112u), with_t);
 }
 
-// Thread `lid < 64` merges the 16 partial states of row lid and returns its lse.
-fn merge_row(lid: u32) -> f32 {
+// q = |u|² of view row b (1 unless |z_b| < 1e-12); 0 past the views (masked there anyway).
+fn sq_norm(b: u32) -> f32 {
+  if (b >= params.two_n) { return 0.0; }
+  let r = norms[b] / max(norms[b], MIN_NORM);
+  return r * r;
+}
+
+// Columns 2·q_b of the four candidates col, col + 16, col + 32, col + 48, one per matrix column.
+fn q_columns(col: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(vec4<f32>(2.0 * sq_norm(col)), vec4<f32>(2.0 * sq_norm(col + 16u)),
+                     vec4<f32>(2.0 * sq_norm(col + 32u)), vec4<f32>(2.0 * sq_norm(col + 48u)));
+}
+
+fn stash_rows(m: vec4<f32>, v: vec4<f32>, first: u32, tx: u32) {
+  merge_buf[first * 16u + tx] = vec2<f32>(m.x, v.x);
+  merge_buf[(first + 8u) * 16u + tx] = vec2<f32>(m.y, v.y);
+  merge_buf[(first + 16u) * 16u + tx] = vec2<f32>(m.z, v.z);
+  merge_buf[(first + 24u) * 16u + tx] = vec2<f32>(m.w, v.w);
+}
+
+// Stash (m, v) of the thread's eight rows: v is the state's s, or its t.
+fn stash(m_lo: vec4<f32>, v_lo: vec4<f32>, m_hi: vec4<f32>, v_hi: vec4<f32>, ty: u32, tx: u32) {
+  stash_rows(m_lo, v_lo, ty, tx);
+  stash_rows(m_hi, v_hi, ty + 32u, tx);
+}
+
+// Thread `lid < 64` merges the 16 partial (m, v) of row lid: (M, Σ v·exp(m − M)), M the max.
+fn merge_row(lid: u32) -> vec2<f32> {
   var m = NEG_BIG;
   for (var t = 0u; t < 16u; t++) { m = max(m, merge_buf[lid * 16u + t].x); }
   var s = 0.0;
@@ -126,8 +172,10 @@ fn merge_row(lid: u32) -> f32 {
     let p = merge_buf[lid * 16u + t];
     s += p.y * exp(p.x - m);
   }
-  return m + log(s);
+  return vec2<f32>(m, s);
 }
+
+fn log_sum(ms: vec2<f32>) -> f32 { return ms.x + log(ms.y); }
 
 @compute @workgroup_size(16, 8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
@@ -140,31 +188,88 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
   let a_hi = a_lo + vec4<u32>(32u);
   let pa_lo = positives_of(a_lo);
   let pa_hi = positives_of(a_hi);
-  let empty = Lse4(vec4<f32>(NEG_BIG), vec4<f32>(0.0));
-  var lo = empty;
+  let second = (params.flags & SECOND_TEMPERATURE) != 0u;
+  let with_t = (params.flags & SOFTMAX_MEAN) != 0u;
+  let uniformity = (params.flags & UNIFORMITY) != 0u;
+  let bank = bank_form();
+  let empty = Lse4(vec4<f32>(NEG_BIG), vec4<f32>(0.0), vec4<f32>(0.0));
+  var lo = empty;  // the loss's lse (and t), at 1/τ
   var hi = empty;
-  var lo2 = empty;
+  var lo2 = empty; // dualtemp's lse at 1/(τ·m)
   var hi2 = empty;
+  var lou = empty; // uniformity's same-view lse
+  var hiu = empty;
 
-  let tiles = (params.two_n + SCOLS - 1u) / SCOLS;
-  for (var t = 0u; t < tiles; t++) {
-    let dots = block_dots(row0, t * SCOLS, lid, tx, ty);
-    let col = t * SCOLS + tx;
-    lo = update8(lo, dots.lo_c0, dots.lo_c1, a_lo, pa_lo, col, params.inv_tau);
-    hi = update8(hi, dots.hi_c0, dots.hi_c1, a_hi, pa_hi, col, params.inv_tau);
-    if (params.dual == 1u) {
-      lo2 = update8(lo2, dots.lo_c0, dots.lo_c1, a_lo, pa_lo, col, params.inv_tau2);
-      hi2 = update8(hi2, dots.hi_c0, dots.hi_c1, a_hi, pa_hi, col, params.inv_tau2);
+  // Sweep 1, over the views' rows: the in-batch loss's candidates and uniformity's pairs.
+  if (!bank || uniformity) {
+    let tiles = (params.two_n + SCOLS - 1u) / SCOLS;
+    for (var t = 0u; t < tiles; t++) {
+      let dots = block_dots(row0, t * SCOLS, lid, tx, ty);
+      let col = t * SCOLS + tx;
+      if (!bank) {
+        lo = update8(lo, dots.lo_c0 * params.inv_tau, dots.lo_c1 * params.inv_tau, a_lo, pa_lo, col, LOSS_SET, with_t);
+        hi = update8(hi, dots.hi_c0 * params.inv_tau, dots.hi_c1 * params.inv_tau, a_hi, pa_hi, col, LOSS_SET, with_t);
+        if (second) {
+          lo2 = update8(lo2, dots.lo_c0 * params.inv_tau2, dots.lo_c1 * params.inv_tau2, a_lo, pa_lo, col, LOSS_SET, false);
+          hi2 = update8(hi2, dots.hi_c0 * params.inv_tau2, dots.hi_c1 * params.inv_tau2, a_hi, pa_hi, col, LOSS_SET, false);
+        }
+      }
+      if (uniformity) {
+        // −2‖u_a − u_b‖² + 2q_a = 4 u_a·u_b − 2q_b; the anchor's −2q_a is applied after the merge.
+        let q0 = q_columns(col);
+        let q1 = q_columns(col + 64u);
+        lou = update8(lou, dots.lo_c0 * 4.0 - q0, dots.lo_c1 * 4.0 - q1, a_lo, pa_lo, col, SAME_VIEW_SET, false);
+        hiu = update8(hiu, dots.hi_c0 * 4.0 - q0, dots.hi_c1 * 4.0 - q1, a_hi, pa_hi, col, SAME_VIEW_SET, false);
+      }
+    }
+  }
+  // Sweep 2 (bank form), over the bank rows, for workgroups that hold anchors.
+  if (bank && row0 < params.anchors) {
+    let tiles = (params.rows - params.two_n + SCOLS - 1u) / SCOLS;
+    for (var t = 0u; t < tiles; t++) {
+      let col0 = params.two_n + t * SCOLS;
+      let dots = block_dots(row0, col0, lid, tx, ty);
+      let col = col0 + tx;
+      lo = update8(lo, dots.lo_c0 * params.inv_tau, dots.lo_c1 * params.inv_tau, a_lo, pa_lo, col, LOSS_SET, with_t);
+      hi = update8(hi, dots.hi_c0 * params.inv_tau, dots.hi_c1 * params.inv_tau, a_hi, pa_hi, col, LOSS_SET, with_t);
+      if (second) {
+        lo2 = update8(lo2, dots.lo_c0 * params.inv_tau2, dots.lo_c1 * params.inv_tau2, a_lo, pa_lo, col, LOSS_SET, false);
+        hi2 = update8(hi2, dots.hi_c0 * params.inv_tau2, dots.hi_c1 * params.inv_tau2, a_hi, pa_hi, col, LOSS_SET, false);
+      }
     }
   }
 
-  stash(lo, hi, ty, tx);
+  // Merge the 16 partial states of each row, one statistic at a time through merge_buf.
+  let row = row0 + lid;
+  var out = vec4<f32>(0.0);
+  stash(lo.m, lo.s, hi.m, hi.s, ty, tx);
   workgroupBarrier();
-  if (lid < SROWS && row0 + lid < params.two_n) { lse[row0 + lid] = merge_row(lid); }
-  if (params.dual == 1u) {
+  var ms = vec2<f32>(NEG_BIG, 0.0);
+  if (lid < SROWS) {
+    ms = merge_row(lid);
+    out.x = log_sum(ms);
+  }
+  if (with_t) {
     workgroupBarrier();
-    stash(lo2, hi2, ty, tx);
+    stash(lo.m, lo.t, hi.m, hi.t, ty, tx);
     workgroupBarrier();
-    if (lid < SROWS && row0 + lid < params.two_n) { lse2[row0 + lid] = merge_row(lid); }
+    // Same maxima as the sums above, so the ratio of the two merged sums is the softmax mean.
+    if (lid < SROWS) { out.z = merge_row(lid).y / ms.y; }
+  }
+  if (second) {
+    workgroupBarrier();
+    stash(lo2.m, lo2.s, hi2.m, hi2.s, ty, tx);
+    workgroupBarrier();
+    if (lid < SROWS) { out.y = log_sum(merge_row(lid)); }
+  }
+  if (uniformity) {
+    workgroupBarrier();
+    stash(lou.m, lou.s, hiu.m, hiu.s, ty, tx);
+    workgroupBarrier();
+    if (lid < SROWS) { out.w = log_sum(merge_row(lid)) - 2.0 * sq_norm(row); }
+  }
+  if (lid < SROWS && row < params.stat_rows) {
+    if (row >= params.anchors) { out = vec4<f32>(0.0, 0.0, 0.0, out.w); } // no loss candidates
+    stats[row] = out;
   }
 }

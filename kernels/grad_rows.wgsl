@@ -1,12 +1,17 @@
 // grad_rows.wgsl — backward pass: ∂L/∂U row by row, recomputing similarity tiles.
 // Prepended with similarity_tile.wgsl (masks, load_u, tile_a/tile_b staging).
 //
-// Math (MATH.md, "one backward rule"), with coef_c[a] = scale·c_a and pos_coef[a] holding the
-// whole positive-pair coefficient (−scale·(β_a + β_p(a)), plus the DCLW weight-gradient term):
+// Math (MATH.md, "one backward rule"), with coefs[a] = (coef_c, pos_coef) from loss_finalize:
+// coef_c[a] = scale·c_a and pos_coef[a] the whole positive-pair coefficient (−scale·(β_a +
+// β_p(a)), plus the DCLW weight-gradient term). In-batch candidates (negatives 'all' or 'cross'):
 //   gU_k = Σ_{b∈neg(k)} (coef_c[k]·e^{S_kb − lse_k} + coef_c[b]·e^{S_kb − lse_b}) · U_b
 //          + pos_coef[k] · U_p(k)
 // Both exponents are ≤ 0 since lse_k ≥ S_kb for every negative b (and b∈neg(k) ⇔ k∈neg(b)).
-// dualtemp uses the same rule with its cross-view mask.
+// dualtemp uses the same rule with its cross-view mask. Bank form (candidates = bank rows
+// 2N.., anchors = the N rows of u1, no gradient to the bank): only the anchor's own term,
+//   gU_i = coef_c[i] Σ_j e^{S_ij − lse_i} b_j + pos_coef[i]·u2_i   (i < N)
+//   gU_{i+N} = pos_coef[i+N]·u1_i                                  (coef_c = 0 there)
+// and workgroups holding no anchor skip the candidate sweep.
 //
 // Collapsed batches (issue 9 point 8): when every U_b is close to u_k, Σ W·U_b is a large
 // multiple of u_k plus a small tangent part, and f32 rounding of the large part (then the
@@ -15,7 +20,8 @@
 // differences instead, exact in f32 when rows are close (Sterbenz):
 //   gU_k = Σ_b W_kb (U_b − u_k) + pos_coef[k] (U_p(k) − u_k)   [+ (Σ_b W_kb + pos_coef[k]) u_k]
 // The bracket is the part along u_k; it is added back only for rows whose normalization is
-// the constant divisor (|z_k| < 1e-12, no projection), which is why `norms` is bound.
+// the constant divisor (|z_k| < 1e-12, no projection), which is why `norms` is bound. The bank
+// form takes the same differences (b_j − u_i, and u_i − u_{i+N} for the u2 rows).
 //
 // A workgroup owns 64 gradient rows × 32 vec4 columns (dispatch y covers D4 > 32), so there
 // are no atomics and no N×N buffer, and the result is deterministic. Per 64×32 candidate tile:
@@ -24,12 +30,11 @@
 //
 // Bindings (group 0):
 //   0 uniform     params   : TileParams
-//   1 storage r   U        : array<vec4<f32>>  2N×D4
-//   2 storage r   lse      : array<f32>        2N
-//   3 storage r   coef_c   : array<f32>        2N
-//   4 storage r   pos_coef : array<f32>        2N
-//   5 storage rw  gU       : array<vec4<f32>>  2N×D4
-//   6 storage r   norms    : array<f32>        2N, |z_k| (from normalize_rows)
+//   1 storage r   U        : array<vec4<f32>>  (2N+K)×D4 normalized rows (K = 0 without a bank)
+//   2 storage r   stats    : array<vec4<f32>>  2N, .x = lse (anchor_stats)
+//   3 storage r   coefs    : array<vec2<f32>>  2N, (coef_c, pos_coef) (loss_finalize)
+//   4 storage rw  gU       : array<vec4<f32>>  2N×D4
+//   5 storage r   norms    : array<f32>        2N, |z_k| (from normalize_rows)
 
 const BN: u32 = 32u;      // candidates per tile
 const COLS4: u32 = 32u;   // gradient vec4 columns per workgroup (two per thread)
@@ -37,11 +42,10 @@ const STAGE: u32 = 8u;    // candidate rows of U staged at a time (8 × 32 vec4s
 
 @group(0) @binding(0) var<uniform> params: TileParams;
 @group(0) @binding(1) var<storage, read> U: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> lse: array<f32>;
-@group(0) @binding(3) var<storage, read> coef_c: array<f32>;
-@group(0) @binding(4) var<storage, read> pos_coef: array<f32>;
-@group(0) @binding(5) var<storage, read_write> gU: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read> norms: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> coefs: array<vec2<f32>>;
+@group(0) @binding(4) var<storage, read_write> gU: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> norms: array<f32>;
 
 const MIN_NORM: f32 = 1e-12; // normalize_rows.wgsl's divisor floor
 
@@ -70,21 +74,25 @@ fn tile_dots_64x32(row0: u32, col0: u32, lid: u32, tx: u32, ty: u32) -> mat2x4<f
 fn clamp_rows(a: vec4<u32>) -> vec4<u32> { return min(a, vec4<u32>(params.two_n - 1u)); }
 fn lse_of(a: vec4<u32>) -> vec4<f32> {
   let r = clamp_rows(a);
-  return vec4<f32>(lse[r.x], lse[r.y], lse[r.z], lse[r.w]);
+  return vec4<f32>(stats[r.x].x, stats[r.y].x, stats[r.z].x, stats[r.w].x);
 }
 fn coef_of(a: vec4<u32>) -> vec4<f32> {
   let r = clamp_rows(a);
-  return vec4<f32>(coef_c[r.x], coef_c[r.y], coef_c[r.z], coef_c[r.w]);
+  return vec4<f32>(coefs[r.x].x, coefs[r.y].x, coefs[r.z].x, coefs[r.w].x);
 }
 fn pos_coef_of(a: vec4<u32>) -> vec4<f32> {
   let r = clamp_rows(a);
-  return vec4<f32>(pos_coef[r.x], pos_coef[r.y], pos_coef[r.z], pos_coef[r.w]);
+  return vec4<f32>(coefs[r.x].y, coefs[r.y].y, coefs[r.z].y, coefs[r.w].y);
 }
 
 // W for the thread's four rows and candidate b (dots `x`, already divided by τ).
+// A bank row b has no lse or coefficient of its own (no gradient flows to the bank).
 fn weights(a: vec4<u32>, pa: vec4<u32>, b: u32, x: vec4<f32>, lse_a: vec4<f32>, c_a: vec4<f32>) -> vec4<f32> {
-  let bb = min(b, params.two_n - 1u);
-  let w = c_a * exp(x - lse_a) + coef_c[bb] * exp(x - vec4<f32>(lse[bb]));
+  var w = c_a * exp(x - lse_a);
+  if (!bank_form()) {
+    let bb = min(b, params.two_n - 1u);
+    w += coefs[bb].x * exp(x - vec4<f32>(stats[bb].x));
+  }
   return select(vec4<f32>(0.0), w, negative_mask(a, pa, b));
 }
 
@@ -108,9 +116,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
   let own0 = mat4x4<f32>(load_u(a.x, kx), load_u(a.y, kx), load_u(a.z, kx), load_u(a.w, kx));
   let own1 = mat4x4<f32>(load_u(a.x, kx + 16u), load_u(a.y, kx + 16u), load_u(a.z, kx + 16u), load_u(a.w, kx + 16u));
   var wsum = vec4<f32>(0.0); // Σ_b W_kb for the four rows
-  let tiles = (params.two_n + BN - 1u) / BN;
+  let cand0 = loss_cand0();
+  var tiles = (params.rows - cand0 + BN - 1u) / BN;
+  if (row0 >= params.anchors) { tiles = 0u; } // bank form: u2 rows have only the positive term
   for (var t = 0u; t < tiles; t++) {
-    let col0 = t * BN;
+    let col0 = cand0 + t * BN;
     let dots = tile_dots_64x32(row0, col0, lid, tx, ty) * params.inv_tau;
     w_tile[tx * 16u + ty] = weights(a, pa, col0 + tx, dots[0], lse_a, c_a);
     w_tile[(tx + 16u) * 16u + ty] = weights(a, pa, col0 + tx + 16u, dots[1], lse_a, c_a);

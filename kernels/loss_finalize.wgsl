@@ -1,52 +1,64 @@
-// loss_finalize.wgsl — per-anchor losses, the mean loss, and the backward coefficients.
+// loss_finalize.wgsl — per-anchor losses, the mean loss, the backward coefficients, and (when
+// asked) ∂L/∂τ and the diagnostics.
 //
-// Math (MATH.md), with s⁺_a = cos_pos[a]/τ and x_a = lse_a − s⁺_a:
+// Math (MATH.md), with s⁺_a = pair[a mod N].x/τ, lse_a = stats[a].x and x_a = lse_a − s⁺_a:
 //   ntxent   ℓ = softplus(x)              c = β = sigmoid(x)
 //   dcl      ℓ = x                        c = β = 1
 //   flatnce  ℓ = softplus(x) (reported)   c = β = 1   (FlatNCE's gradient is DCL's)
-//   dclw     ℓ = lse − w_i s⁺, i = a mod N, w_i = 2 − N·softmax(cos_pos/σ)_i
+//   dclw     ℓ = lse − w_i s⁺, i = a mod N, w_i = 2 − N·softmax(pair.x/σ)_i
 //            c = 1, β = w_i; weight_grad adds ∂L/∂r_j = π_j (s_j − Σ_i π_i s_i) through r
 //   dualtemp ℓ = f_a·(−log P), f = α/(1 − P) detached, α = 1 − Q. With x = lse − s⁺:
 //            −log P = softplus(x), 1 − P = exp(lse − lse_all) = sigmoid(x), likewise
-//            α = sigmoid(lse2 − s⁺/m) at τ·m, so ℓ = α·softplus(x)/sigmoid(x); c = β = α
-//   L = mean_a ℓ_a over 2N anchors (the reported loss, never scaled).
-// Backward coefficients, scaled by scale = upstream[0] / (2Nτ):
-//   coef_c[a]   = scale · c_a
-//   pos_coef[a] = −scale · (β_a + β_p(a)) + upstream[0] · ∂L/∂r_{a mod N} / σ (dclw weight_grad)
+//            α = sigmoid(stats[a].y − s⁺/m) at τ·m, so ℓ = α·softplus(x)/sigmoid(x); c = β = α
+//   L = (1/A) Σ_{a<A} ℓ_a over the A anchors: 2N, or the N rows of u1 in bank form.
+// Backward coefficients, scale = upstream[0] / (A·τ), written for all 2N rows of U:
+//   coefs[a].x = scale · c_a                       (0 for a ≥ A)
+//   coefs[a].y = −scale · (β_a [a<A] + β_p(a) [p(a)<A]) + upstream[0] · ∂L/∂r_{a mod N} / σ (dclw weight_grad)
+// TAU_GRADIENT: grad_tau = upstream[0] · ∂L/∂τ = −upstream[0]/(A·τ) · Σ_{a<A} (c_a E_a − β_a s⁺_a),
+//   E_a = stats[a].z = Σ_{b∈neg(a)} softmax_a(b)·S_ab (anchor_stats, SOFTMAX_MEAN).
+// DIAGNOSTICS: diagnostics = [alignment, uniformity, positiveProbability, npcMultiplier]:
+//   alignment   = (1/N) Σ_i pair[i].y = mean ‖u1_i − u2_i‖²
+//   uniformity  = ½ Σ_views [ log Σ_{i in view} exp(stats[i].w) − log(N(N−1)) ]   (NaN for N = 1)
+//   positiveProbability = (1/A) Σ_{a<A} sigmoid(−x_a);  npcMultiplier = (1/A) Σ_{a<A} sigmoid(x_a)
+//   (summed as written, not as 1 − positiveProbability, which loses the small values).
 //
 // Bindings (group 0):
-//   0 uniform     params     : FinalParams
-//   1 storage r   lse        : array<f32>  2N
-//   2 storage r   lse2       : array<f32>  2N (dualtemp)
-//   3 storage r   cos_pos    : array<f32>  2N
-//   4 storage r   upstream   : array<f32>  1, ∂out/∂L (chain rule from the caller)
-//   5 storage rw  loss       : array<f32>  1
-//   6 storage rw  per_anchor : array<f32>  2N
-//   7 storage rw  coef_c     : array<f32>  2N
-//   8 storage rw  pos_coef   : array<f32>  2N
+//   0 uniform     params      : FinalParams
+//   1 storage r   stats       : array<vec4<f32>>  2N (anchor_stats: lse, lse2, E, uniformity lse)
+//   2 storage r   pair        : array<vec2<f32>>  N (normalize_rows: u1_i·u2_i, ‖u1_i − u2_i‖²)
+//   3 storage r   upstream    : array<f32>        1, ∂out/∂L (chain rule from the caller)
+//   4 storage rw  loss        : array<f32>        1
+//   5 storage rw  per_anchor  : array<f32>        A
+//   6 storage rw  coefs       : array<vec2<f32>>  2N, (coef_c, pos_coef) for grad_rows
+//   7 storage rw  grad_tau    : array<f32>        1 (written only with TAU_GRADIENT)
+//   8 storage rw  diagnostics : array<f32>        4 (written only with DIAGNOSTICS)
 //
 // One workgroup of 256 threads; fixed-order strided sums and tree reductions: deterministic.
 
 struct FinalParams {
   n: u32,
+  anchors: u32,     // A: 2N, or N in bank form
   loss_kind: u32,   // 0 ntxent, 1 dcl, 2 dclw, 3 flatnce, 4 dualtemp
   weight_grad: u32, // dclw: 1 = gradient flows through w
-  pad: u32,
+  flags: u32,       // TAU_GRADIENT | DIAGNOSTICS
+  nan_bits: u32,    // 0x7fc00000, a quiet NaN (WGSL rejects NaN constants, so it comes at run time)
+  pad1: u32,
+  pad2: u32,
   inv_tau: f32,
   inv_tau2: f32,
   inv_sigma: f32,
-  pad2: f32,
+  pad3: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: FinalParams;
-@group(0) @binding(1) var<storage, read> lse: array<f32>;
-@group(0) @binding(2) var<storage, read> lse2: array<f32>;
-@group(0) @binding(3) var<storage, read> cos_pos: array<f32>;
-@group(0) @binding(4) var<storage, read> upstream: array<f32>;
-@group(0) @binding(5) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(6) var<storage, read_write> per_anchor: array<f32>;
-@group(0) @binding(7) var<storage, read_write> coef_c: array<f32>;
-@group(0) @binding(8) var<storage, read_write> pos_coef: array<f32>;
+@group(0) @binding(1) var<storage, read> stats: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> pair: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read> upstream: array<f32>;
+@group(0) @binding(4) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(5) var<storage, read_write> per_anchor: array<f32>;
+@group(0) @binding(6) var<storage, read_write> coefs: array<vec2<f32>>;
+@group(0) @binding(7) var<storage, read_write> grad_tau: array<f32>;
+@group(0) @binding(8) var<storage, read_write> diagnostics: array<f32>;
 
 const WG: u32 = 256u;
 const NTXENT: u32 = 0u;
@@ -54,13 +66,20 @@ const DCL: u32 = 1u;
 const DCLW: u32 = 2u;
 const FLATNCE: u32 = 3u;
 const DUALTEMP: u32 = 4u;
+const TAU_GRADIENT: u32 = 1u;
+const DIAGNOSTICS: u32 = 2u;
+const NEG_BIG: f32 = -3.0e38;
 
-var<workgroup> red: array<f32, WG>;
-var<workgroup> red2: array<f32, WG>;
-// DCLW softmax statistics: max of r, Σ exp(r − max), Σ exp(r − max)·s.
+var<workgroup> red_a: array<vec4<f32>, WG>;
+var<workgroup> red_b: array<vec4<f32>, WG>;
+// Batch statistics, valid after their reductions. DCLW softmax of r: max, Σ exp(r − max),
+// Σ exp(r − max)·s. Uniformity: per-view max and Σ exp(· − max) of stats.w; alignment's sum.
 var<workgroup> r_max: f32;
 var<workgroup> r_sum: f32;
 var<workgroup> rs_sum: f32;
+var<workgroup> view_max: vec2<f32>;
+var<workgroup> view_sum: vec2<f32>;
+var<workgroup> align_sum: f32;
 
 fn log1p_safe(x: f32) -> f32 {
   // log(1 + x) for x ≥ 0. Rounding 1 + x loses ~6e-8/x of x's relative precision, so small x
@@ -78,35 +97,6 @@ fn sigmoid(x: f32) -> f32 {
   let e = exp(x);
   return e / (1.0 + e);
 }
-fn positive_of(a: u32) -> u32 {
-  return select(a + params.n, a - params.n, a >= params.n);
-}
-
-// DCLW weight w_i and softmax π_i (valid after the softmax reduction).
-fn pi_of(i: u32) -> f32 { return exp(cos_pos[i] * params.inv_sigma - r_max) / r_sum; }
-fn weight_of(i: u32) -> f32 { return 2.0 - f32(params.n) * pi_of(i); }
-
-// (ℓ_a, c_a, β_a) for one anchor.
-fn anchor_terms(a: u32) -> vec3<f32> {
-  let s_pos = cos_pos[a] * params.inv_tau;
-  let x = lse[a] - s_pos;
-  switch params.loss_kind {
-    case NTXENT: { let g = sigmoid(x); return vec3<f32>(softplus(x), g, g); }
-    case DCL: { return vec3<f32>(x, 1.0, 1.0); }
-    case FLATNCE: { return vec3<f32>(softplus(x), 1.0, 1.0); }
-    case DCLW: {
-      let w = weight_of(a % params.n);
-      return vec3<f32>(lse[a] - w * s_pos, 1.0, w);
-    }
-    default: { // DUALTEMP
-      // −log P = softplus(x) and 1 − P = sigmoid(x) (= exp(lse − lse_all), no subtraction);
-      // their ratio is taken in one stable piece since both underflow together when x ≪ 0.
-      let alpha = sigmoid(lse2[a] - cos_pos[a] * params.inv_tau2);
-      return vec3<f32>(alpha * softplus_over_sigmoid(x), alpha, alpha);
-    }
-  }
-}
-
 // softplus(x) / sigmoid(x) = (1 + t)·log1p(t)/t with t = e^x for x < 0; finite for every x.
 fn softplus_over_sigmoid(x: f32) -> f32 {
   if (x >= 0.0) { return softplus(x) * (1.0 + exp(-x)); }
@@ -115,72 +105,150 @@ fn softplus_over_sigmoid(x: f32) -> f32 {
   return (1.0 + t) * log1p_safe(t) / t;
 }
 
-// Tree-sum of red[] (and red2[] when both) into red[0]; call in uniform control flow.
+fn positive_of(a: u32) -> u32 {
+  return select(a + params.n, a - params.n, a >= params.n);
+}
+fn cos_pos(a: u32) -> f32 { return pair[a % params.n].x; }
+
+// DCLW weight w_i and softmax π_i (valid after the softmax reduction).
+fn pi_of(i: u32) -> f32 { return exp(pair[i].x * params.inv_sigma - r_max) / r_sum; }
+fn weight_of(i: u32) -> f32 { return 2.0 - f32(params.n) * pi_of(i); }
+
+// (ℓ_a, c_a, β_a) for one anchor a < A.
+fn anchor_terms(a: u32) -> vec3<f32> {
+  let s_pos = cos_pos(a) * params.inv_tau;
+  let lse = stats[a].x;
+  let x = lse - s_pos;
+  switch params.loss_kind {
+    case NTXENT: { let g = sigmoid(x); return vec3<f32>(softplus(x), g, g); }
+    case DCL: { return vec3<f32>(x, 1.0, 1.0); }
+    case FLATNCE: { return vec3<f32>(softplus(x), 1.0, 1.0); }
+    case DCLW: {
+      let w = weight_of(a % params.n);
+      return vec3<f32>(lse - w * s_pos, 1.0, w);
+    }
+    default: { // DUALTEMP
+      // −log P = softplus(x) and 1 − P = sigmoid(x) (= exp(lse − lse_all), no subtraction);
+      // their ratio is taken in one stable piece since both underflow together when x ≪ 0.
+      let alpha = sigmoid(stats[a].y - cos_pos(a) * params.inv_tau2);
+      return vec3<f32>(alpha * softplus_over_sigmoid(x), alpha, alpha);
+    }
+  }
+}
+
+// Tree reductions of red_a and red_b (componentwise) into element 0; uniform control flow.
 fn reduce_sum(lid: u32) {
   for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
     if (lid < stride) {
-      red[lid] += red[lid + stride];
-      red2[lid] += red2[lid + stride];
+      red_a[lid] += red_a[lid + stride];
+      red_b[lid] += red_b[lid + stride];
     }
     workgroupBarrier();
   }
+}
+fn reduce_max(lid: u32) {
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { red_a[lid] = max(red_a[lid], red_a[lid + stride]); }
+    workgroupBarrier();
+  }
+}
+
+// Statistics over the batch that the per-anchor loop needs or reports: DCLW's softmax of r and
+// the diagnostics' uniformity and alignment sums. Uniform control flow.
+fn batch_statistics(lid: u32, dclw: bool, diag: bool) {
+  let n = params.n;
+  var m = vec4<f32>(NEG_BIG);
+  for (var i = lid; i < n; i += WG) {
+    if (dclw) { m.x = max(m.x, pair[i].x * params.inv_sigma); }
+    if (diag) { m.y = max(m.y, stats[i].w); m.z = max(m.z, stats[i + n].w); }
+  }
+  red_a[lid] = m;
+  workgroupBarrier();
+  reduce_max(lid);
+  if (lid == 0u) {
+    r_max = red_a[0].x;
+    view_max = red_a[0].yz;
+  }
+  workgroupBarrier();
+  var se = vec4<f32>(0.0);
+  var align = 0.0;
+  for (var i = lid; i < n; i += WG) {
+    if (dclw) {
+      let e = exp(pair[i].x * params.inv_sigma - r_max);
+      se.x += e;
+      se.y += e * pair[i].x * params.inv_tau;
+    }
+    if (diag) {
+      se.z += exp(stats[i].w - view_max.x);
+      se.w += exp(stats[i + n].w - view_max.y);
+      align += pair[i].y;
+    }
+  }
+  red_a[lid] = se;
+  red_b[lid] = vec4<f32>(align, 0.0, 0.0, 0.0);
+  workgroupBarrier();
+  reduce_sum(lid);
+  if (lid == 0u) {
+    r_sum = red_a[0].x;
+    rs_sum = red_a[0].y;
+    view_sum = red_a[0].zw;
+    align_sum = red_b[0].x;
+  }
+  workgroupBarrier();
 }
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
   let n = params.n;
-  let two_n = 2u * n;
+  let anchors = params.anchors;
   let up = upstream[0];
+  let dclw = params.loss_kind == DCLW;
+  let diag = (params.flags & DIAGNOSTICS) != 0u;
+  if (dclw || diag) { batch_statistics(lid, dclw, diag); }
 
-  if (params.loss_kind == DCLW) {
-    var m = -3.0e38;
-    for (var i = lid; i < n; i += WG) { m = max(m, cos_pos[i] * params.inv_sigma); }
-    red[lid] = m;
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-      if (lid < stride) { red[lid] = max(red[lid], red[lid + stride]); }
-      workgroupBarrier();
+  let scale = up * params.inv_tau / f32(anchors);
+  // Per thread: Σ ℓ, Σ (c·E − β·s⁺), Σ sigmoid(−x), Σ sigmoid(x) over its anchors.
+  var acc = vec4<f32>(0.0);
+  for (var a = lid; a < 2u * n; a += WG) {
+    var cc = 0.0;
+    var pc = 0.0;
+    if (a < anchors) {
+      let t = anchor_terms(a);
+      per_anchor[a] = t.x;
+      cc = scale * t.y;
+      pc = -scale * t.z;
+      let s_pos = cos_pos(a) * params.inv_tau;
+      let x = stats[a].x - s_pos;
+      acc += vec4<f32>(t.x, t.y * stats[a].z - t.z * s_pos, sigmoid(-x), sigmoid(x));
     }
-    if (lid == 0u) { r_max = red[0]; }
-    workgroupBarrier();
-    var se = 0.0;
-    var ses = 0.0;
-    for (var i = lid; i < n; i += WG) {
-      let e = exp(cos_pos[i] * params.inv_sigma - r_max);
-      se += e;
-      ses += e * cos_pos[i] * params.inv_tau;
-    }
-    red[lid] = se;
-    red2[lid] = ses;
-    workgroupBarrier();
-    reduce_sum(lid);
-    if (lid == 0u) {
-      r_sum = red[0];
-      rs_sum = red2[0];
-    }
-    workgroupBarrier();
-  }
-
-  let scale = up / (f32(two_n) / params.inv_tau);
-  var total = 0.0;
-  for (var a = lid; a < two_n; a += WG) {
-    let t = anchor_terms(a);
-    let tp = anchor_terms(positive_of(a));
-    per_anchor[a] = t.x;
-    total += t.x;
-    coef_c[a] = scale * t.y;
-    var pc = -scale * (t.z + tp.z);
-    if (params.loss_kind == DCLW && params.weight_grad == 1u) {
+    let p = positive_of(a);
+    if (p < anchors) { pc -= scale * anchor_terms(p).z; }
+    if (dclw && params.weight_grad == 1u) {
       let j = a % n;
       let s_bar = rs_sum / r_sum;
-      pc += up * pi_of(j) * (cos_pos[j] * params.inv_tau - s_bar) * params.inv_sigma;
+      pc += up * pi_of(j) * (pair[j].x * params.inv_tau - s_bar) * params.inv_sigma;
     }
-    pos_coef[a] = pc;
+    coefs[a] = vec2<f32>(cc, pc);
   }
   workgroupBarrier();
-  red[lid] = total;
-  red2[lid] = 0.0;
+  red_a[lid] = acc;
+  red_b[lid] = vec4<f32>(0.0);
   workgroupBarrier();
   reduce_sum(lid);
-  if (lid == 0u) { loss[0] = red[0] / f32(two_n); }
+  if (lid == 0u) {
+    let total = red_a[0];
+    let count = f32(anchors);
+    loss[0] = total.x / count;
+    if ((params.flags & TAU_GRADIENT) != 0u) { grad_tau[0] = -up * params.inv_tau * total.y / count; }
+    if (diag) {
+      // log(N(N−1)) as two logs: N² overflows nothing in f32, but this keeps full precision.
+      let log_pairs = log(f32(n)) + log(f32(n - 1u));
+      var uniformity = 0.5 * (view_max.x + log(view_sum.x) + view_max.y + log(view_sum.y)) - log_pairs;
+      if (n < 2u) { uniformity = bitcast<f32>(params.nan_bits); } // N = 1: no pairs, 0/0
+      diagnostics[0] = align_sum / f32(n);
+      diagnostics[1] = uniformity;
+      diagnostics[2] = total.z / count;
+      diagnostics[3] = total.w / count;
+    }
+  }
 }

@@ -5,7 +5,7 @@
 //
 // Bindings (group 0):
 //   0 uniform     params : NormParams (same layout as normalize_rows.wgsl)
-//   1 storage r   U      : array<vec4<f32>>  2N×D4
+//   1 storage r   U      : array<vec4<f32>>  (2N+K)×D4; only the 2N view rows are read
 //   2 storage r   gU     : array<vec4<f32>>  2N×D4
 //   3 storage r   norms  : array<f32>        2N
 //   4 storage rw  gz1    : array<f32>        N×D

@@ -1,8 +1,11 @@
-// normalize_rows.wgsl — L2-normalize both views into one padded matrix U, and the positives.
+// normalize_rows.wgsl — L2-normalize both views into one padded matrix U, and the pair statistics.
 //
-// Math (MATH.md): u_k = z_k / max(|z_k|, 1e-12), U = [u1; u2] (2N rows), and the positive
-// cosine cos_pos[i] = cos_pos[i+N] = u1_i · u2_i (so s⁺ = cos_pos/τ). Rows are stored as
-// D4 = ceil(D/4) vec4s, zero-padded past D, so later passes load whole vec4s.
+// Math (MATH.md): u_k = z_k / max(|z_k|, 1e-12), U = [u1; u2] (rows 0..2N of U; a bank, if any,
+// follows in rows 2N.. from normalize_bank.wgsl), and per pair i
+//   pair[i].x = u1_i · u2_i        the positive cosine (s⁺ = pair.x/τ for anchors i and i+N)
+//   pair[i].y = ‖u1_i − u2_i‖²     alignment's term, summed from the differences (no 2 − 2cos
+//                                  cancellation for near-identical views)
+// Rows are stored as D4 = ceil(D/4) vec4s, zero-padded past D, so later passes load whole vec4s.
 //
 // Bindings (group 0):
 //   0 uniform     params  : NormParams
@@ -10,10 +13,11 @@
 //   2 storage r   z2      : array<f32>        N×D
 //   3 storage rw  U       : array<vec4<f32>>  2N×D4
 //   4 storage rw  norms   : array<f32>        2N, |z_k| (the backward pass needs it)
-//   5 storage rw  cos_pos : array<f32>        2N
+//   5 storage rw  pair    : array<vec2<f32>>  N, (u1_i·u2_i, ‖u1_i − u2_i‖²)
 //
 // One workgroup per pair (z1_i, z2_i): 64 threads stride over D; tree reductions in
-// workgroup memory give both norms, then the dot of the normalized rows as written.
+// workgroup memory give both norms, then the dot and the squared distance of the normalized
+// rows as written.
 //
 // Scale safety: the f32 sum of squares overflows for |z| ≳ 1.8e19 and underflows for tiny
 // rows, so each row is first scaled by 2^-e, e the binary exponent of its largest |z_k| (ldexp:
@@ -35,7 +39,7 @@ struct NormParams {
 @group(0) @binding(2) var<storage, read> z2: array<f32>;
 @group(0) @binding(3) var<storage, read_write> U: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> norms: array<f32>;
-@group(0) @binding(5) var<storage, read_write> cos_pos: array<f32>;
+@group(0) @binding(5) var<storage, read_write> pair: array<vec2<f32>>;
 
 const WG: u32 = 64u;
 const MIN_NORM: f32 = 1e-12;
@@ -109,19 +113,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let clamped = nrm < vec2<f32>(MIN_NORM);
   let mult = select(1.0 / root, vec2<f32>(1.0 / MIN_NORM), clamped);
   let sh = select(shift, vec2<i32>(0), clamped);
-  var cos = 0.0;
+  var cos_dist = vec2<f32>(0.0);
   for (var k = lid; k < params.d4; k += WG) {
     let a = ldexp(load4(0u, i, k), vec4<i32>(sh.x)) * mult.x;
     let b = ldexp(load4(1u, i, k), vec4<i32>(sh.y)) * mult.y;
     U[i * params.d4 + k] = a;
     U[(i + params.n) * params.d4 + k] = b;
-    cos += dot(a, b);
+    let diff = a - b;
+    cos_dist += vec2<f32>(dot(a, b), dot(diff, diff));
   }
-  let c = reduce(lid, vec2<f32>(cos, 0.0)).x;
+  let c = reduce(lid, cos_dist);
   if (lid == 0u) {
     norms[i] = nrm.x;
     norms[i + params.n] = nrm.y;
-    cos_pos[i] = c;
-    cos_pos[i + params.n] = c;
+    pair[i] = c;
   }
 }

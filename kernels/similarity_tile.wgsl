@@ -5,20 +5,32 @@
 // each row deep, with the strided row ownership rows_of (thread row ty owns ty + 16·r, r < 4).
 // anchor_stats stages its own 64×128 tiles (see there).
 //
-// Candidate masks (MATH.md): p(a) = (a + N) mod 2N; neg(a) = all b ≠ a, p(a) for the
-// symmetric losses; for dualtemp only the other view's rows (b ≠ p(a)).
+// Rows of U: the 2N normalized views [u1; u2], then (bank form) the K normalized bank rows.
+// Candidate masks (MATH.md): p(a) = (a + N) mod 2N; neg(a) =
+//   in-batch, negatives 'all':   every view row b ≠ a, p(a)                (2N − 2)
+//   in-batch, 'cross'/dualtemp:  the other view's rows b ≠ p(a)            (N − 1)
+//   bank form:                   every bank row, for the N anchors of u1   (K)
 // The including kernel binds `params: TileParams` and `U`.
 
 struct TileParams {
   n: u32,        // N
-  two_n: u32,    // 2N, rows of U
+  two_n: u32,    // 2N, rows of U holding the two views
+  rows: u32,     // rows of U: 2N + K (K bank rows; K = 0 without a bank)
+  anchors: u32,  // anchors of the loss: 2N, or N in bank form (the rows of u1)
   d4: u32,       // vec4s per row of U
-  dual: u32,     // 1 = dualtemp mask (cross-view candidates only)
+  cross: u32,    // 1 = in-batch candidates from the other view only ('cross', dualtemp)
+  flags: u32,    // anchor_stats extras: SECOND_TEMPERATURE | SOFTMAX_MEAN | UNIFORMITY
+  stat_rows: u32, // rows anchor_stats writes: `anchors`, or 2N when UNIFORMITY is asked
   inv_tau: f32,  // 1/τ
   inv_tau2: f32, // 1/(τ·m), dualtemp's second temperature
   pad0: u32,
   pad1: u32,
 }
+
+// TileParams.flags bits.
+const SECOND_TEMPERATURE: u32 = 1u; // dualtemp: also the log-sum-exp at 1/(τ·m)
+const SOFTMAX_MEAN: u32 = 2u;       // gradTemperature: Σ_b softmax_a(b)·S_ab beside the lse
+const UNIFORMITY: u32 = 4u;         // diagnostics: same-view log-sum-exp of −2‖u_a − u_b‖²
 
 const TILE: u32 = 64u;
 const BK4: u32 = 4u;
@@ -28,9 +40,14 @@ var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][row], BK4 × TILE
 var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][col]
 
 fn load_u(row: u32, k: u32) -> vec4<f32> {
-  if (row < params.two_n && k < params.d4) { return U[row * params.d4 + k]; }
+  if (row < params.rows && k < params.d4) { return U[row * params.d4 + k]; }
   return vec4<f32>(0.0);
 }
+
+// Bank form: the loss's candidates are the bank rows [2N, 2N + K), not the views.
+fn bank_form() -> bool { return params.rows > params.two_n; }
+// First candidate row of the loss and one past its last.
+fn loss_cand0() -> u32 { return select(0u, params.two_n, bank_form()); }
 
 // The four rows a = row0 + ty + 16·r a thread owns, and their positives.
 fn rows_of(row0: u32, ty: u32) -> vec4<u32> { return vec4<u32>(row0 + ty) + ROW_STRIDE; }
@@ -38,10 +55,15 @@ fn positives_of(a: vec4<u32>) -> vec4<u32> {
   return select(a + vec4<u32>(params.n), a - vec4<u32>(params.n), a >= vec4<u32>(params.n));
 }
 
-// Which of the four anchors `a` (positives `pa`) have candidate b as a negative.
+// Which of the four anchors `a` (positives `pa`) have candidate b as a negative of the loss.
 fn negative_mask(a: vec4<u32>, pa: vec4<u32>, b: u32) -> vec4<bool> {
   let bv = vec4<u32>(b);
-  var ok = (a < vec4<u32>(params.two_n)) & (bv != a) & (bv != pa) & vec4<bool>(b < params.two_n);
-  if (params.dual == 1u) { ok = ok & ((a < vec4<u32>(params.n)) != vec4<bool>(b < params.n)); }
+  let anchor_ok = a < vec4<u32>(params.anchors);
+  if (bank_form()) {
+    let in_bank = (b >= params.two_n) && (b < params.rows);
+    return anchor_ok & vec4<bool>(in_bank);
+  }
+  var ok = anchor_ok & (bv != a) & (bv != pa) & vec4<bool>(b < params.two_n);
+  if (params.cross == 1u) { ok = ok & ((a < vec4<u32>(params.n)) != vec4<bool>(b < params.n)); }
   return ok;
 }

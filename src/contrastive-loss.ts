@@ -7,10 +7,10 @@
 import type { KernelName } from './kernels.js';
 import { TrackedBuffers } from './gpu-memory.js';
 import { BufferLifetimes } from './lifetime.js';
-import { checkKnownKeys, resolveOptions, type LossOptions } from './options.js';
+import { checkKnownKeys, DIAGNOSTIC_NAMES, isGpuBank, resolveOptions, type Diagnostics, type GpuBank, type LossOptions } from './options.js';
 import { compilePipelines, compilePipelinesSync, type Pipelines } from './pipelines.js';
-import { F32, planLoss, type BindingRef, type LossPlan, type OutputName } from './plan.js';
-import { checkEncodeBuffers, checkFloat32Views, checkLimits, checkShape, checkViews } from './validate.js';
+import { F32, planLoss, TEMPERATURE_FIELDS, withoutTemperature, type BindingRef, type ConstantName, type InputName, type LossPlan, type OutputName } from './plan.js';
+import { checkEncodeBuffers, checkFloat32Views, checkLimits, checkShape, checkTemperatureParams, checkViews } from './validate.js';
 import { requestDevice } from './runtime/index.js';
 
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE (the global is absent in Node)
@@ -24,12 +24,22 @@ const OUTPUT_USAGE = STORAGE | COPY_SRC | COPY_DST;
 export interface LossOutputs {
   /** 1 value: the reported mean loss L. */
   loss: GPUBuffer;
-  /** 2N values: ℓ_a per anchor (z1 rows first, then z2 rows). */
+  /** ℓ_a per anchor: 2N values (z1 rows first, then z2 rows), or N (the z1 rows) in bank form. */
   perAnchor: GPUBuffer;
   /** N×D: ∂(upstream·L)/∂z1. Absent on the forward-only path. */
   gradZ1?: GPUBuffer;
   /** N×D: ∂(upstream·L)/∂z2. Absent on the forward-only path. */
   gradZ2?: GPUBuffer;
+  /**
+   * 1 value: ∂(upstream·L)/∂τ (with `options.gradTemperature`; forward-only runs write it too).
+   * CLIP's `logit_scale = log(1/τ)` has gradient `−τ·∂L/∂τ`.
+   */
+  gradTemperature?: GPUBuffer;
+  /**
+   * 4 values (with `options.diagnostics`), in the order of `DIAGNOSTIC_NAMES`: alignment,
+   * uniformity, positiveProbability, npcMultiplier. Not scaled by the upstream gradient.
+   */
+  diagnostics?: GPUBuffer;
 }
 
 /** Arguments of {@link ContrastiveLoss.encode}. */
@@ -38,11 +48,14 @@ export interface EncodeArgs {
   z1: GPUBuffer;
   /** Second view, same shape. Never written. */
   z2: GPUBuffer;
-  /** Batch size N ≥ 2. */
+  /** Batch size N ≥ 2 (N ≥ 1 in bank form). */
   n: number;
   /** Embedding width D ≥ 1. */
   d: number;
-  /** Loss and its options (defaults per MATH.md). */
+  /**
+   * Loss and its options (defaults per MATH.md). A bank is given here as `{ buffer, k }`: f32
+   * K×D rows, usage STORAGE, never written, and it must not be one of the outputs.
+   */
   options: LossOptions;
   /** Run the backward pass too (default true). */
   backward?: boolean;
@@ -52,6 +65,16 @@ export interface EncodeArgs {
    */
   gradScale?: number | GPUBuffer;
   /**
+   * The temperature read on the GPU (a learnable τ, e.g. a framework's variable): a buffer
+   * (usage COPY_SRC) whose first two f32 are `1/τ` and `1/(τ·m)` (m = `dtM`; any finite value
+   * for the other losses). They are copied into the kernels' uniforms on the GPU timeline,
+   * ahead of this call's passes, so τ never has to be read back; `options.temperature` must
+   * then be left out. The CPU cannot check this τ: a value ≤ 0 or too small for f32 gives a
+   * wrong or NaN loss, so make the caller's computation of these two floats guard it (the tfjs
+   * op writes NaN for τ ≤ 0).
+   */
+  temperatureParams?: GPUBuffer;
+  /**
    * Output buffers to write into (usage STORAGE, large enough). Missing ones are created and
    * returned; the caller then owns them and destroys them.
    */
@@ -59,18 +82,22 @@ export interface EncodeArgs {
 }
 
 /** Every key {@link EncodeArgs} may have (anything else is refused as a likely typo). */
-const ENCODE_ARG_NAMES: readonly (keyof EncodeArgs)[] = ['z1', 'z2', 'n', 'd', 'options', 'backward', 'gradScale', 'outputs'];
+const ENCODE_ARG_NAMES: readonly (keyof EncodeArgs)[] = ['z1', 'z2', 'n', 'd', 'options', 'backward', 'gradScale', 'temperatureParams', 'outputs'];
 
 /** Result of the Float32Array convenience path. */
 export interface LossResult {
   /** The reported mean loss L. */
   loss: number;
-  /** ℓ_a for the 2N anchors. */
+  /** ℓ_a for the 2N anchors (N in bank form). */
   perAnchor: Float32Array;
   /** ∂L/∂z1 (N×D), absent for forward-only runs. */
   gradZ1?: Float32Array;
   /** ∂L/∂z2 (N×D), absent for forward-only runs. */
   gradZ2?: Float32Array;
+  /** ∂L/∂τ, with `options.gradTemperature`. */
+  gradTemperature?: number;
+  /** The batch diagnostics, with `options.diagnostics`. */
+  diagnostics?: Diagnostics;
 }
 
 /**
@@ -175,8 +202,12 @@ export class ContrastiveLoss {
     if (typeof args !== 'object' || args === null) throw new TypeError('encode takes (encoder, { z1, z2, n, d, options, ... })');
     checkKnownKeys('encode argument', args, ENCODE_ARG_NAMES);
     const { n, d } = args;
-    const opts = resolveOptions(args.options);
-    checkShape(n, d);
+    const opts = resolveOptions(args.options, d);
+    checkShape(n, d, opts.bankRows > 0 ? 1 : 2);
+    const bank = args.options.bank;
+    if (bank !== undefined && !isGpuBank(bank)) {
+      throw new TypeError('encode takes the bank as { buffer: GPUBuffer, k } (f32 K×D rows, usage STORAGE); compute() takes a Float32Array bank');
+    }
     const backward = args.backward ?? true;
     if (typeof backward !== 'boolean') throw new TypeError(`backward must be true or false, got ${JSON.stringify(args.backward)}`);
     const plan = planLoss(n, d, opts, backward);
@@ -189,34 +220,44 @@ export class ContrastiveLoss {
     );
     const given = args.outputs ?? {};
     checkKnownKeys('output', given, Object.keys(plan.outputBytes));
-    checkEncodeBuffers({ z1: args.z1, z2: args.z2, gradScale: args.gradScale, outputs: given }, n * d * F32, plan.outputBytes);
+    if (args.temperatureParams !== undefined) checkTemperatureParams(args.temperatureParams, args.options, given);
+    const bankArg = bank && { buffer: (bank as GpuBank).buffer, bytes: opts.bankRows * d * F32 };
+    checkEncodeBuffers(
+      { z1: args.z1, z2: args.z2, gradScale: args.gradScale, bank: bankArg, outputs: given },
+      n * d * F32,
+      plan.outputBytes,
+      plan.outputs,
+    );
 
     const ws = this.lifetimes.workspaceFor(plan.workspaceKey, plan.workspaceBytes, STORAGE);
-    const out: LossOutputs = {
-      loss: given.loss ?? this.newOutput('loss', plan),
-      perAnchor: given.perAnchor ?? this.newOutput('perAnchor', plan),
-    };
-    if (backward) {
-      out.gradZ1 = given.gradZ1 ?? this.newOutput('gradZ1', plan);
-      out.gradZ2 = given.gradZ2 ?? this.newOutput('gradZ2', plan);
-    }
+    const out = {} as LossOutputs;
+    for (const name of plan.outputs) out[name] = given[name] ?? this.newOutput(name, plan);
     const upstream =
       typeof args.gradScale === 'object' ? args.gradScale : this.lifetimes.constant('up', new Float32Array([args.gradScale ?? 1]), STORAGE);
-    const constants = {
-      norm: this.lifetimes.constant('norm', plan.constants.norm, UNIFORM),
-      tile: this.lifetimes.constant('tile', plan.constants.tile, UNIFORM),
-      final: this.lifetimes.constant('final', plan.constants.final, UNIFORM),
-    };
+    const constants: Partial<Record<ConstantName, GPUBuffer>> = {};
+    const tau = args.temperatureParams;
+    const gpuTau = new Map(tau ? TEMPERATURE_FIELDS.map((f) => [f.constant, f.byteOffset] as const) : []);
+    for (const [name, data] of Object.entries(plan.constants) as [ConstantName, Uint32Array][]) {
+      const offset = gpuTau.get(name);
+      // A uniform whose τ is copied in on the GPU is its own cache entry; every call that binds
+      // it copies its τ first, and the GPU runs commands in order, so each call reads its own τ.
+      constants[name] =
+        offset === undefined
+          ? this.lifetimes.constant(name, data, UNIFORM)
+          : this.lifetimes.constant(`${name}, GPU τ`, withoutTemperature(data, offset), UNIFORM);
+    }
+    for (const [name, offset] of gpuTau) encoder.copyBufferToBuffer(tau!, 0, constants[name]!, offset, 2 * F32);
+    const inputs: Record<InputName, GPUBuffer | undefined> = { z1: args.z1, z2: args.z2, bank: bankArg?.buffer };
     const resolve = (ref: BindingRef): GPUBuffer => {
       switch (ref.kind) {
         case 'input':
-          return args[ref.name];
+          return inputs[ref.name]!;
         case 'output':
           return out[ref.name]!;
         case 'workspace':
           return ws[ref.name];
         case 'constant':
-          return constants[ref.name];
+          return constants[ref.name]!;
         case 'upstream':
           return upstream;
       }
@@ -230,14 +271,19 @@ export class ContrastiveLoss {
 
   /**
    * Convenience path: Float32Arrays in, loss and gradients out. Validates the values on the CPU
-   * (shape, N ≥ 2, finiteness), uploads, runs, reads back, and destroys what it created.
+   * (shape, N ≥ 2, finiteness; the bank too), uploads, runs, reads back, and destroys what it
+   * created. A bank is a Float32Array of K×D values here (a GPU bank `{ buffer, k }` works too).
    */
   async compute(z1: Float32Array, z2: Float32Array, n: number, d: number, options: LossOptions, backward = true): Promise<LossResult> {
     this.checkUsable();
-    resolveOptions(options);
+    const opts = resolveOptions(options, d);
     checkFloat32Views(z1, z2);
     if (typeof backward !== 'boolean') throw new TypeError(`backward must be true or false, got ${JSON.stringify(backward)}`);
-    checkViews(z1, z2, n, d);
+    checkViews(z1, z2, n, d, opts.bankRows > 0 ? 1 : 2);
+    if (options.bank instanceof Float64Array) {
+      throw new TypeError('compute() takes the bank as a Float32Array (K×D f32 values), got a Float64Array');
+    }
+    const plan = planLoss(n, d, opts, backward);
     const made: GPUBuffer[] = [];
     const make = (label: string, size: number, usage: number) => {
       const b = this.buffers.create(label, size, usage);
@@ -249,16 +295,16 @@ export class ContrastiveLoss {
       const bz2 = make('z2', z2.byteLength, STORAGE | COPY_DST);
       this.device.queue.writeBuffer(bz1, 0, z1.buffer, z1.byteOffset, z1.byteLength);
       this.device.queue.writeBuffer(bz2, 0, z2.buffer, z2.byteOffset, z2.byteLength);
-      const outputs: Partial<LossOutputs> = {
-        loss: make('loss', F32, OUTPUT_USAGE),
-        perAnchor: make('perAnchor', 2 * n * F32, OUTPUT_USAGE),
-      };
-      if (backward) {
-        outputs.gradZ1 = make('gradZ1', z1.byteLength, OUTPUT_USAGE);
-        outputs.gradZ2 = make('gradZ2', z1.byteLength, OUTPUT_USAGE);
+      let gpuOptions = options;
+      if (options.bank instanceof Float32Array) {
+        const bb = make('bank', options.bank.byteLength, STORAGE | COPY_DST);
+        this.device.queue.writeBuffer(bb, 0, options.bank.buffer, options.bank.byteOffset, options.bank.byteLength);
+        gpuOptions = { ...options, bank: { buffer: bb, k: opts.bankRows } };
       }
+      const outputs: Partial<LossOutputs> = {};
+      for (const name of plan.outputs) outputs[name] = make(name, plan.outputBytes[name], OUTPUT_USAGE);
       const encoder = this.device.createCommandEncoder();
-      const out = this.encode(encoder, { z1: bz1, z2: bz2, n, d, options, backward, outputs });
+      const out = this.encode(encoder, { z1: bz1, z2: bz2, n, d, options: gpuOptions, backward, outputs });
       const parts: [keyof LossOutputs, GPUBuffer][] = Object.entries(out) as [keyof LossOutputs, GPUBuffer][];
       const total = parts.reduce((s, [, b]) => s + b.size, 0);
       const staging = make('readback', total, MAP_READ | COPY_DST);
@@ -279,10 +325,15 @@ export class ContrastiveLoss {
       const all = new Float32Array(staging.getMappedRange().slice(0));
       staging.unmap();
       const view = (k: keyof LossOutputs, len: number) => all.slice(offsets[k]! / F32, offsets[k]! / F32 + len);
-      const result: LossResult = { loss: all[offsets.loss! / F32]!, perAnchor: view('perAnchor', 2 * n) };
+      const result: LossResult = { loss: all[offsets.loss! / F32]!, perAnchor: view('perAnchor', plan.anchors) };
       if (backward) {
         result.gradZ1 = view('gradZ1', n * d);
         result.gradZ2 = view('gradZ2', n * d);
+      }
+      if (opts.gradTemperature) result.gradTemperature = all[offsets.gradTemperature! / F32]!;
+      if (opts.diagnostics) {
+        const values = view('diagnostics', DIAGNOSTIC_NAMES.length);
+        result.diagnostics = Object.fromEntries(DIAGNOSTIC_NAMES.map((name, i) => [name, values[i]!])) as unknown as Diagnostics;
       }
       return result;
     } catch (e) {

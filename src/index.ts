@@ -6,6 +6,8 @@ export { ContrastiveLoss, DeviceLostError } from './contrastive-loss.js';
 export { requestDevice, requestRuntimeDevice, NoAdapterError, installDawnNavigator, relaunchWithSwiftShader } from './runtime/index.js';
 export type { AdapterInfo, DeviceRequest, RuntimeDevice, RuntimeName } from './runtime/index.js';
 export type { CreateOptions, EncodeArgs, LossOutputs, LossResult } from './contrastive-loss.js';
+export { NegativeQueue, randomUnitRows } from './negative-queue.js';
+export type { NegativeQueueOptions } from './negative-queue.js';
 export { KERNELS, TILES } from './kernels.js';
 export type { KernelSpec, KernelName } from './kernels.js';
 export {
@@ -13,11 +15,14 @@ export {
   DEFAULT_TEMPERATURE,
   DEFAULT_SIGMA,
   DEFAULT_DT_M,
+  DIAGNOSTIC_NAMES,
   resolveOptions,
+  checkBank,
+  isGpuBank,
   OPTION_SCHEMA,
   OPTION_RULES,
   SCALE_RANGE,
 } from './options.js';
 export { checkViews } from './validate.js';
-export type { LossName, LossOptions, ResolvedLossOptions, OptionSpec } from './options.js';
+export type { LossName, LossOptions, ResolvedLossOptions, OptionSpec, NegativesMode, BankInput, GpuBank, Diagnostics } from './options.js';
 export { WORKSPACE_SHAPES, CONSTANT_ENTRIES } from './lifetime.js';

@@ -8,6 +8,7 @@ import anchorStats from '../kernels/anchor_stats.wgsl';
 import lossFinalize from '../kernels/loss_finalize.wgsl';
 import gradRows from '../kernels/grad_rows.wgsl';
 import normalizeBackward from '../kernels/normalize_backward.wgsl';
+import normalizeBank from '../kernels/normalize_bank.wgsl';
 
 /** A compute kernel: its full WGSL source and, per binding index of group 0, the buffer type. */
 export interface KernelSpec {
@@ -26,9 +27,10 @@ const W = 'storage' as const;
 /** Every kernel of the fused path, in the order they run. */
 export const KERNELS = {
   normalizeRows: { name: 'normalize_rows', source: normalizeRows, bindings: [U, R, R, W, W, W] },
-  anchorStats: { name: 'anchor_stats', source: similarityTile + anchorStats, bindings: [U, R, W, W] },
-  lossFinalize: { name: 'loss_finalize', source: lossFinalize, bindings: [U, R, R, R, R, W, W, W, W] },
-  gradRows: { name: 'grad_rows', source: similarityTile + gradRows, bindings: [U, R, R, R, R, W, R] },
+  normalizeBank: { name: 'normalize_bank', source: normalizeBank, bindings: [U, R, W] },
+  anchorStats: { name: 'anchor_stats', source: similarityTile + anchorStats, bindings: [U, R, R, W] },
+  lossFinalize: { name: 'loss_finalize', source: lossFinalize, bindings: [U, R, R, R, W, W, W, W, W] },
+  gradRows: { name: 'grad_rows', source: similarityTile + gradRows, bindings: [U, R, R, R, W, R] },
   normalizeBackward: { name: 'normalize_backward', source: normalizeBackward, bindings: [U, R, R, R, W, W] },
 } as const satisfies Record<string, KernelSpec>;
 

@@ -21,6 +21,76 @@ export interface LossOptions {
   weightGrad?: boolean;
   /** Dual temperature: ratio m > 0 of the second temperature (τ·m). Default 10. Only read by `dualtemp`. */
   dtM?: number;
+  /**
+   * Candidate set (MATH.md "Candidate sets"): `'all'` (both views, 2N−2 negatives per anchor) or
+   * `'cross'` (the other view only, N−1: with `ntxent` this is CLIP's loss). Default `'all'`,
+   * except `dualtemp`, which is cross-view by definition (`'cross'` is its default and only value).
+   * Not combinable with `bank`.
+   */
+  negatives?: NegativesMode;
+  /** Also return `∂L/∂τ` (one number), through the same detachments as the other gradients. Default false. */
+  gradTemperature?: boolean;
+  /** Also return the four {@link Diagnostics} (order {@link DIAGNOSTIC_NAMES}). Default false. */
+  diagnostics?: boolean;
+  /** Queue (memory-bank) negatives, K×D rows (MATH.md "Queue negatives"); no gradient to the bank. */
+  bank?: BankInput;
+}
+
+/** The candidate sets of MATH.md's second wave. */
+export type NegativesMode = 'all' | 'cross';
+
+/**
+ * A bank of K negatives, row-major K×D: a `Float32Array`/`Float64Array` (reference; `compute()`
+ * takes a Float32Array) or, for `encode()`, `{ buffer, k }` (f32 K×D, usage STORAGE, never written).
+ */
+export type BankInput = Float32Array | Float64Array | GpuBank;
+
+/** A bank resident on the GPU: `k` rows of D f32 values in `buffer` (usage STORAGE; read only). */
+export interface GpuBank {
+  /** The K×D f32 rows, row-major. */
+  buffer: GPUBuffer;
+  /** K, the number of rows (≥ 1). */
+  k: number;
+}
+
+/** Scalars about a batch, from the loss's own passes (MATH.md "Diagnostics"). */
+export interface Diagnostics {
+  /** `mean_i ‖u1_i − u2_i‖²`. */
+  alignment: number;
+  /** `½ Σ_views log mean_{i≠j} e^{−2‖v_i − v_j‖²}` over the batch views (NaN for N = 1). */
+  uniformity: number;
+  /** `mean_a σ(s⁺_a − lse_a)`. */
+  positiveProbability: number;
+  /** `1 − positiveProbability`. */
+  npcMultiplier: number;
+}
+
+/** The names of the {@link Diagnostics}, in the order the GPU writes them (4 f32). */
+export const DIAGNOSTIC_NAMES = ['alignment', 'uniformity', 'positiveProbability', 'npcMultiplier'] as const;
+
+/** Whether `bank` is a GPU-resident bank (`{ buffer, k }`) rather than an array of values. */
+export function isGpuBank(bank: BankInput): bank is GpuBank {
+  return !ArrayBuffer.isView(bank);
+}
+
+/** Validate a bank and return K ≥ 1 (an array bank needs `d`: its length must be a positive multiple of D, every value finite). */
+export function checkBank(bank: unknown, d?: number): number {
+  if (bank instanceof Float32Array || bank instanceof Float64Array) {
+    if (d === undefined) throw new TypeError('bank: D is needed to split an array bank into rows');
+    if (bank.length === 0 || bank.length % d !== 0) {
+      throw new RangeError(`bank has ${bank.length} values, not a positive multiple of D = ${d} (a bank is K×D, row-major, K ≥ 1)`);
+    }
+    for (let i = 0; i < bank.length; i++) {
+      if (!Number.isFinite(bank[i])) throw new RangeError(`bank has a non-finite value ${bank[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
+    }
+    return bank.length / d;
+  }
+  if (bank === null || typeof bank !== 'object' || ArrayBuffer.isView(bank) || !('buffer' in bank) || !('k' in bank)) {
+    throw new TypeError('bank must be a Float32Array or Float64Array (K×D values) or { buffer: GPUBuffer, k: number }');
+  }
+  const k = (bank as GpuBank).k;
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`bank.k must be an integer ≥ 1 (K = 0 is no bank: leave bank out), got ${k}`);
+  return k;
 }
 
 /** Options with every default filled in and validated. */
@@ -35,6 +105,12 @@ export interface ResolvedLossOptions {
   weightGrad: boolean;
   /** Dual temperature's m. */
   dtM: number;
+  /** The candidate set (always `'cross'` for `dualtemp`; not read in bank form). */
+  negatives: NegativesMode;
+  gradTemperature: boolean;
+  diagnostics: boolean;
+  /** K, the number of bank rows; 0 when there is no bank. */
+  bankRows: number;
 }
 
 /** Default temperature per loss (MATH.md). */
@@ -118,10 +194,29 @@ export const OPTION_SCHEMA: Readonly<Record<string, OptionSpec>> = {
   weightGrad: { type: 'boolean', default: false },
   // m's own range is wide; what the kernels use is τ·m, bounded by a rule below.
   dtM: { type: 'number', min: SCALE_RANGE.min / SCALE_RANGE.max, max: SCALE_RANGE.max / SCALE_RANGE.min, default: DEFAULT_DT_M },
+  negatives: { type: 'choice', values: ['all', 'cross'], default: (loss) => (loss === 'dualtemp' ? 'cross' : 'all') },
+  gradTemperature: { type: 'boolean', default: false },
+  diagnostics: { type: 'boolean', default: false },
 };
 
+/**
+ * Keys a caller may pass besides the schema's: `bank` is checked by {@link checkBank} (its row
+ * count needs D) and resolved to `bankRows`.
+ */
+const EXTRA_OPTION_KEYS = ['bank'] as const;
+
 /** Constraints between options, checked after every option on its own; each throws on a violation. */
-export const OPTION_RULES: readonly ((o: ResolvedLossOptions) => void)[] = [
+export const OPTION_RULES: readonly ((o: ResolvedLossOptions, given: LossOptions) => void)[] = [
+  (o, given) => {
+    if (o.loss === 'dualtemp' && given.negatives === 'all') {
+      throw new RangeError(`negatives: 'all' is not defined for dualtemp, which is cross-view by definition ('cross' is its only value)`);
+    }
+  },
+  (o, given) => {
+    if (o.loss !== 'dualtemp' && given.negatives === 'cross' && o.bankRows > 0) {
+      throw new RangeError(`negatives: 'cross' cannot be combined with bank: a bank replaces the in-batch candidates`);
+    }
+  },
   (o) => {
     const t2 = o.temperature * o.dtM;
     if (o.loss === 'dualtemp' && !(t2 >= SCALE_RANGE.min && t2 <= SCALE_RANGE.max)) {
@@ -193,10 +288,13 @@ function checkOption(name: string, spec: OptionSpec, value: unknown): unknown {
   }
 }
 
-/** Fill in defaults and validate; throws a RangeError/TypeError that names the bad option. */
-export function resolveOptions(options: LossOptions): ResolvedLossOptions {
+/**
+ * Fill in defaults and validate; throws a RangeError/TypeError that names the bad option.
+ * `d` (the row length D) is needed only to size an array `bank` (K = length / D).
+ */
+export function resolveOptions(options: LossOptions, d?: number): ResolvedLossOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`unknown loss: options must be an object like { loss: 'dcl' } (loss one of ${LOSS_NAMES.join(', ')}), got ${JSON.stringify(options)}`);
-  checkKnownKeys('option', options, Object.keys(OPTION_SCHEMA));
+  checkKnownKeys('option', options, [...Object.keys(OPTION_SCHEMA), ...EXTRA_OPTION_KEYS]);
   if (!LOSS_NAMES.includes(options.loss)) {
     throw new TypeError(`unknown loss ${JSON.stringify(options?.loss)}; expected one of ${LOSS_NAMES.join(', ')}`);
   }
@@ -213,6 +311,7 @@ export function resolveOptions(options: LossOptions): ResolvedLossOptions {
     }
   }
   const out = resolved as unknown as ResolvedLossOptions;
-  for (const rule of OPTION_RULES) rule(out);
+  out.bankRows = options.bank === undefined ? 0 : checkBank(options.bank, d);
+  for (const rule of OPTION_RULES) rule(out, options);
   return out;
 }

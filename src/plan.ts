@@ -3,9 +3,9 @@
  * kernel reads, and the pass sequence with every binding named. Pure data: nothing here touches
  * a GPUDevice, so the dispatcher, the CPU race-check pipeline and the tests share one plan.
  *
- * Pass order: normalize_rows → anchor_stats → loss_finalize → (backward) grad_rows →
- * normalize_backward. Everything is O(N·D): the 2N×2N similarity matrix is recomputed tile by
- * tile and never stored.
+ * Pass order: normalize_rows → (bank form) normalize_bank → anchor_stats → loss_finalize →
+ * (backward) grad_rows → normalize_backward. Everything is O((N + K)·D): the similarity matrix
+ * (2N×2N, or N×K against a bank) is recomputed tile by tile and never stored.
  */
 import { TILES, type KernelName } from './kernels.js';
 import type { LossName, ResolvedLossOptions } from './options.js';
@@ -16,21 +16,33 @@ export const F32 = 4;
 /** `loss_kind` of loss_finalize.wgsl's FinalParams. */
 export const LOSS_KIND: Readonly<Record<LossName, number>> = { ntxent: 0, dcl: 1, dclw: 2, flatnce: 3, dualtemp: 4 };
 
-/** Scratch buffers of one shape: every pass that reads one runs after the pass that fully writes it. */
-export type WorkspaceName = 'U' | 'gU' | 'norms' | 'lse' | 'lse2' | 'cosPos' | 'coefC' | 'posCoef';
+/** TileParams.flags of similarity_tile.wgsl: the extras anchor_stats computes. */
+export const TILE_FLAGS = { secondTemperature: 1, softmaxMean: 2, uniformity: 4 } as const;
+/** FinalParams.flags of loss_finalize.wgsl: the extra outputs it writes. */
+export const FINAL_FLAGS = { tauGradient: 1, diagnostics: 2 } as const;
+
+/**
+ * Scratch buffers of one shape: every pass that reads one runs after the pass that fully writes
+ * it. `spareGradTemperature`/`spareDiagnostics` stand in for loss_finalize's optional outputs
+ * when they are not asked for (a binding needs a buffer; nothing reads them).
+ */
+export type WorkspaceName = 'U' | 'gU' | 'norms' | 'stats' | 'pair' | 'coefs' | 'spareGradTemperature' | 'spareDiagnostics';
 
 /** Output buffers the fused path writes. */
-export type OutputName = 'loss' | 'perAnchor' | 'gradZ1' | 'gradZ2';
+export type OutputName = 'loss' | 'perAnchor' | 'gradZ1' | 'gradZ2' | 'gradTemperature' | 'diagnostics';
+
+/** Caller inputs a pass reads. */
+export type InputName = 'z1' | 'z2' | 'bank';
 
 /** Uniform/constant buffers of a plan, each identified by its content. */
-export type ConstantName = 'norm' | 'tile' | 'final';
+export type ConstantName = 'norm' | 'bank' | 'tile' | 'final';
 
 /**
  * What one binding of a planned pass is bound to: a caller input, an output, a workspace
  * buffer, a uniform of the plan, or the upstream gradient (caller's buffer or a constant).
  */
 export type BindingRef =
-  | { kind: 'input'; name: 'z1' | 'z2' }
+  | { kind: 'input'; name: InputName }
   | { kind: 'output'; name: OutputName }
   | { kind: 'workspace'; name: WorkspaceName }
   | { kind: 'constant'; name: ConstantName }
@@ -49,72 +61,99 @@ export interface LossPlan {
   d: number;
   /** vec4s per padded row, ⌈D/4⌉. */
   d4: number;
-  /** Anchors, 2N. */
+  /** Rows of both views, 2N. */
   rows: number;
+  /** Bank rows K (0: in-batch candidates). */
+  bankRows: number;
+  /** Anchors of the loss: 2N, or N in bank form (the rows of z1). `perAnchor` holds this many. */
+  anchors: number;
   backward: boolean;
-  /** Key shared by every plan with the same workspace (N and D4). */
+  /** Outputs this call writes (gradients only with `backward`, the extras only when asked). */
+  outputs: readonly OutputName[];
+  /** Key shared by every plan with the same workspace (N, D4 and K). */
   workspaceKey: string;
   /** Bytes of each workspace buffer. */
   workspaceBytes: Readonly<Record<WorkspaceName, number>>;
   /** Bytes each output buffer must hold at least. */
   outputBytes: Readonly<Record<OutputName, number>>;
-  /** Uniform contents, as the kernels' param structs. */
-  constants: Readonly<Record<ConstantName, Uint32Array>>;
+  /** Uniform contents, as the kernels' param structs (`bank` only in bank form). */
+  constants: Readonly<Partial<Record<ConstantName, Uint32Array>>>;
   passes: readonly PlannedPass[];
 }
 
-const input = (name: 'z1' | 'z2'): BindingRef => ({ kind: 'input', name });
+const input = (name: InputName): BindingRef => ({ kind: 'input', name });
 const output = (name: OutputName): BindingRef => ({ kind: 'output', name });
 const ws = (name: WorkspaceName): BindingRef => ({ kind: 'workspace', name });
 const constant = (name: ConstantName): BindingRef => ({ kind: 'constant', name });
 const upstream: BindingRef = { kind: 'upstream' };
 
-/** Workspace sizes for N rows per view and D4 vec4s per row. */
-export function workspaceBytes(n: number, d4: number): Record<WorkspaceName, number> {
-  const mat = 2 * n * d4 * 16;
-  const vec = 2 * n * F32;
-  return { U: mat, gU: mat, norms: vec, lse: vec, lse2: vec, cosPos: vec, coefC: vec, posCoef: vec };
+/** Workspace sizes for N rows per view, D4 vec4s per row and K bank rows. Linear in N + K. */
+export function workspaceBytes(n: number, d4: number, k = 0): Record<WorkspaceName, number> {
+  const row = d4 * 16;
+  return {
+    U: (2 * n + k) * row,
+    gU: 2 * n * row,
+    norms: 2 * n * F32,
+    stats: 2 * n * 4 * F32,
+    pair: n * 2 * F32,
+    coefs: 2 * n * 2 * F32,
+    spareGradTemperature: F32,
+    spareDiagnostics: 4 * F32,
+  };
 }
 
 /** The plan of one call. `opts` must come from `resolveOptions`. */
 export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backward: boolean): LossPlan {
   const d4 = Math.ceil(d / 4);
   const rows = 2 * n;
+  const k = opts.bankRows;
+  const anchors = k > 0 ? n : rows;
   const slice = Math.min(rows, TILES.rowsPerSlice);
   const rowGrid: [number, number] = [slice, Math.ceil(rows / slice)];
   const pairGrid: [number, number] = [Math.min(n, slice), Math.ceil(n / slice)];
+  const statRows = statRowsOf(n, opts);
   const passes: PlannedPass[] = [
     {
       kernel: 'normalizeRows',
-      bindings: [constant('norm'), input('z1'), input('z2'), ws('U'), ws('norms'), ws('cosPos')],
+      bindings: [constant('norm'), input('z1'), input('z2'), ws('U'), ws('norms'), ws('pair')],
       grid: pairGrid,
     },
+  ];
+  if (k > 0) {
+    const bankSlice = Math.min(k, TILES.rowsPerSlice);
+    passes.push({
+      kernel: 'normalizeBank',
+      bindings: [constant('bank'), input('bank'), ws('U')],
+      grid: [bankSlice, Math.ceil(k / bankSlice)],
+    });
+  }
+  passes.push(
     {
       kernel: 'anchorStats',
-      bindings: [constant('tile'), ws('U'), ws('lse'), ws('lse2')],
-      grid: [Math.ceil(rows / TILES.statsRows), 1],
+      bindings: [constant('tile'), ws('U'), ws('norms'), ws('stats')],
+      grid: [Math.ceil(statRows / TILES.statsRows), 1],
     },
     {
       kernel: 'lossFinalize',
       bindings: [
         constant('final'),
-        ws('lse'),
-        ws('lse2'),
-        ws('cosPos'),
+        ws('stats'),
+        ws('pair'),
         upstream,
         output('loss'),
         output('perAnchor'),
-        ws('coefC'),
-        ws('posCoef'),
+        ws('coefs'),
+        opts.gradTemperature ? output('gradTemperature') : ws('spareGradTemperature'),
+        opts.diagnostics ? output('diagnostics') : ws('spareDiagnostics'),
       ],
       grid: [1, 1],
     },
-  ];
+  );
   if (backward) {
     passes.push(
       {
         kernel: 'gradRows',
-        bindings: [constant('tile'), ws('U'), ws('lse'), ws('coefC'), ws('posCoef'), ws('gU'), ws('norms')],
+        bindings: [constant('tile'), ws('U'), ws('stats'), ws('coefs'), ws('gU'), ws('norms')],
         grid: [Math.ceil(rows / TILES.gradRows), Math.ceil(d4 / TILES.gradVec4Cols)],
       },
       {
@@ -125,22 +164,59 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
     );
   }
   const zBytes = n * d * F32;
+  const outputs: OutputName[] = ['loss', 'perAnchor'];
+  if (backward) outputs.push('gradZ1', 'gradZ2');
+  if (opts.gradTemperature) outputs.push('gradTemperature');
+  if (opts.diagnostics) outputs.push('diagnostics');
+  const constants: Partial<Record<ConstantName, Uint32Array>> = {
+    norm: packNormParams(n, d, d4),
+    tile: packTileParams(n, d4, opts),
+    final: packFinalParams(n, opts),
+  };
+  if (k > 0) constants.bank = packBankParams(n, d, d4, k);
   return {
     n,
     d,
     d4,
     rows,
+    bankRows: k,
+    anchors,
     backward,
-    workspaceKey: `${n}x${d4}`,
-    workspaceBytes: workspaceBytes(n, d4),
-    outputBytes: { loss: F32, perAnchor: rows * F32, gradZ1: zBytes, gradZ2: zBytes },
-    constants: {
-      norm: packNormParams(n, d, d4),
-      tile: packTileParams(n, d4, opts),
-      final: packFinalParams(n, opts),
-    },
+    outputs,
+    workspaceKey: `${n}x${d4}x${k}`,
+    workspaceBytes: workspaceBytes(n, d4, k),
+    outputBytes: { loss: F32, perAnchor: anchors * F32, gradZ1: zBytes, gradZ2: zBytes, gradTemperature: F32, diagnostics: 4 * F32 },
+    constants,
     passes,
   };
+}
+
+/** Rows anchor_stats writes: the anchors, or all 2N view rows when uniformity is asked. */
+function statRowsOf(n: number, o: ResolvedLossOptions): number {
+  return o.diagnostics || o.bankRows === 0 ? 2 * n : n;
+}
+
+/**
+ * Where the temperature lives in the uniforms: TileParams and FinalParams both hold
+ * `inv_tau = 1/τ`, `inv_tau2 = 1/(τ·m)` as two adjacent f32 at byte 32 (f[8], f[9] of
+ * {@link packTileParams}/{@link packFinalParams}). With a temperature read on the GPU
+ * (`EncodeArgs.temperatureParams`) the dispatcher copies those 8 bytes into each of them.
+ */
+export const TEMPERATURE_FIELDS: readonly { constant: ConstantName; byteOffset: number }[] = [
+  { constant: 'tile', byteOffset: 32 },
+  { constant: 'final', byteOffset: 32 },
+];
+
+/**
+ * `data` (a param struct of {@link TEMPERATURE_FIELDS}) with its two temperature fields zeroed:
+ * the content of a uniform whose temperature is copied in on the GPU. No CPU-known τ gives
+ * `1/τ = 0`, so these contents never coincide with a CPU-τ uniform in the constants cache.
+ */
+export function withoutTemperature(data: Uint32Array, byteOffset: number): Uint32Array {
+  const copy = data.slice();
+  copy[byteOffset / 4] = 0;
+  copy[byteOffset / 4 + 1] = 0;
+  return copy;
 }
 
 /** normalize_rows / normalize_backward's NormParams. */
@@ -148,30 +224,46 @@ export function packNormParams(n: number, d: number, d4: number): Uint32Array {
   return new Uint32Array([n, d, d4, Math.min(2 * n, TILES.rowsPerSlice)]);
 }
 
+/** normalize_bank's BankParams: K rows of D, written to U from row 2N on. */
+export function packBankParams(n: number, d: number, d4: number, k: number): Uint32Array {
+  return new Uint32Array([k, d, d4, Math.min(k, TILES.rowsPerSlice), 2 * n, 0, 0, 0]);
+}
+
 /** anchor_stats / grad_rows' TileParams. */
 export function packTileParams(n: number, d4: number, o: ResolvedLossOptions): Uint32Array {
-  const b = new ArrayBuffer(32);
+  const b = new ArrayBuffer(48);
   const u = new Uint32Array(b);
   const f = new Float32Array(b);
+  const k = o.bankRows;
   u[0] = n;
   u[1] = 2 * n;
-  u[2] = d4;
-  u[3] = o.loss === 'dualtemp' ? 1 : 0;
-  f[4] = 1 / o.temperature;
-  f[5] = 1 / (o.temperature * o.dtM);
+  u[2] = 2 * n + k;
+  u[3] = k > 0 ? n : 2 * n;
+  u[4] = d4;
+  u[5] = k === 0 && o.negatives === 'cross' ? 1 : 0; // dualtemp resolves to 'cross'
+  u[6] =
+    (o.loss === 'dualtemp' ? TILE_FLAGS.secondTemperature : 0) |
+    (o.gradTemperature ? TILE_FLAGS.softmaxMean : 0) |
+    (o.diagnostics ? TILE_FLAGS.uniformity : 0);
+  u[7] = statRowsOf(n, o);
+  f[8] = 1 / o.temperature;
+  f[9] = 1 / (o.temperature * o.dtM);
   return u;
 }
 
 /** loss_finalize's FinalParams. */
 export function packFinalParams(n: number, o: ResolvedLossOptions): Uint32Array {
-  const b = new ArrayBuffer(32);
+  const b = new ArrayBuffer(48);
   const u = new Uint32Array(b);
   const f = new Float32Array(b);
   u[0] = n;
-  u[1] = LOSS_KIND[o.loss];
-  u[2] = o.weightGrad ? 1 : 0;
-  f[4] = 1 / o.temperature;
-  f[5] = 1 / (o.temperature * o.dtM);
-  f[6] = 1 / o.sigma;
+  u[1] = o.bankRows > 0 ? n : 2 * n;
+  u[2] = LOSS_KIND[o.loss];
+  u[3] = o.weightGrad ? 1 : 0;
+  u[4] = (o.gradTemperature ? FINAL_FLAGS.tauGradient : 0) | (o.diagnostics ? FINAL_FLAGS.diagnostics : 0);
+  u[5] = 0x7fc00000; // a quiet NaN's bits: uniformity for N = 1
+  f[8] = 1 / o.temperature;
+  f[9] = 1 / (o.temperature * o.dtM);
+  f[10] = 1 / o.sigma;
   return u;
 }

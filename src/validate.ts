@@ -6,18 +6,23 @@
 /** GPUBufferUsage.STORAGE (the global is absent in Node). */
 export const STORAGE = 0x0080;
 
-/** N ≥ 2 (an anchor needs a negative) and D ≥ 1, both integers. */
-export function checkShape(n: number, d: number): void {
-  if (!Number.isInteger(n) || n < 2) throw new RangeError(`N must be an integer ≥ 2 (no negatives with N = 1), got ${n}`);
+/**
+ * N ≥ `minRows` and D ≥ 1, both integers. `minRows` is 2 for in-batch candidates (an anchor
+ * needs a negative) and 1 in bank form (the negatives come from the bank).
+ */
+export function checkShape(n: number, d: number, minRows: 1 | 2 = 2): void {
+  if (!Number.isInteger(n) || n < minRows) {
+    throw new RangeError(minRows === 2 ? `N must be an integer ≥ 2 (no negatives with N = 1), got ${n}` : `N must be an integer ≥ 1, got ${n}`);
+  }
   if (!Number.isInteger(d) || d < 1) throw new RangeError(`D must be an integer ≥ 1, got ${d}`);
 }
 
 /**
- * Validate a pair of N×D views given as flat row-major arrays. Throws on N < 2, D < 1,
- * length mismatches and non-finite values.
+ * Validate a pair of N×D views given as flat row-major arrays. Throws on N < `minRows` (2; 1
+ * in bank form), D < 1, length mismatches and non-finite values.
  */
-export function checkViews(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: number): void {
-  checkShape(n, d);
+export function checkViews(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: number, minRows: 1 | 2 = 2): void {
+  checkShape(n, d, minRows);
   if (z1.length !== n * d) throw new RangeError(`z1 has ${z1.length} values, expected N·D = ${n}·${d} = ${n * d}`);
   if (z2.length !== n * d) throw new RangeError(`z2 has ${z2.length} values, expected N·D = ${n}·${d} = ${n * d}`);
   for (const [name, z] of [['z1', z1], ['z2', z2]] as const) {
@@ -78,11 +83,22 @@ export interface EncodeBuffers {
   z1: GPUBuffer;
   z2: GPUBuffer;
   gradScale?: number | GPUBuffer;
+  /** The bank's buffer and the bytes its K×D rows need (bank form only). */
+  bank?: { buffer: GPUBuffer; bytes: number };
   outputs: Partial<Record<string, GPUBuffer>>;
 }
 
-/** Check inputs, the upstream gradient and any caller-given outputs of one `encode`. */
-export function checkEncodeBuffers(args: EncodeBuffers, inputBytes: number, outputBytes: Readonly<Record<string, number>>): void {
+/**
+ * Check inputs, the bank, the upstream gradient and any caller-given outputs of one `encode`.
+ * `written` names the outputs this call writes: a given output it would not write (say
+ * `gradTemperature` without the option) is an error rather than a buffer silently left alone.
+ */
+export function checkEncodeBuffers(
+  args: EncodeBuffers,
+  inputBytes: number,
+  outputBytes: Readonly<Record<string, number>>,
+  written: readonly string[] = Object.keys(outputBytes),
+): void {
   checkBuffer('z1', args.z1, inputBytes, STORAGE);
   checkBuffer('z2', args.z2, inputBytes, STORAGE);
   if (args.z1 === args.z2) throw new RangeError('z1 and z2 must be different buffers');
@@ -91,15 +107,51 @@ export function checkEncodeBuffers(args: EncodeBuffers, inputBytes: number, outp
   } else if (args.gradScale !== undefined && !Number.isFinite(args.gradScale)) {
     throw new RangeError(`gradScale must be finite, got ${args.gradScale}`);
   }
+  if (args.bank) {
+    if (!args.bank.buffer || typeof args.bank.buffer.size !== 'number') throw new TypeError('bank.buffer must be a GPUBuffer');
+    checkBuffer('bank.buffer', args.bank.buffer, args.bank.bytes, STORAGE);
+  }
+  for (const [name, b] of Object.entries(args.outputs)) {
+    if (b && !written.includes(name)) {
+      throw new RangeError(`outputs.${name} was given but this call does not write it (${outputHint(name)})`);
+    }
+  }
   const seen = new Map<GPUBuffer, string>();
   for (const [name, size] of Object.entries(outputBytes)) {
     const b = args.outputs[name];
     if (!b) continue;
     checkBuffer(`outputs.${name}`, b, size, STORAGE);
     if (b === args.z1 || b === args.z2) throw new RangeError(`outputs.${name} must not be an input buffer (it is ${b === args.z1 ? 'z1' : 'z2'})`);
+    if (b === args.bank?.buffer) throw new RangeError(`outputs.${name} must not be the bank's buffer (the bank is read only)`);
     const other = seen.get(b);
     if (other) throw new RangeError(`outputs.${name} and outputs.${other} are the same buffer; every output needs its own`);
     if (b === args.gradScale) throw new RangeError(`gradScale must not be an output buffer (it is outputs.${name})`);
     seen.set(b, name);
+  }
+}
+
+/** Why an output is not written: the option or flag that turns it on. */
+function outputHint(name: string): string {
+  if (name === 'gradZ1' || name === 'gradZ2') return 'backward is false';
+  if (name === 'gradTemperature' || name === 'diagnostics') return `set options.${name}: true to get it`;
+  return 'not an output of the fused loss';
+}
+
+/** GPUBufferUsage.COPY_SRC. */
+const COPY_SRC = 0x0004;
+
+/**
+ * `EncodeArgs.temperatureParams`: a GPUBuffer of at least 2 f32 with usage COPY_SRC, not one of
+ * the outputs, and no `options.temperature` beside it (two temperatures would be ambiguous).
+ */
+export function checkTemperatureParams(buf: GPUBuffer, options: { temperature?: number }, outputs: Partial<Record<string, GPUBuffer>>): void {
+  if (!buf || typeof buf.size !== 'number') throw new TypeError('temperatureParams must be a GPUBuffer');
+  if (buf.size < 8) throw new RangeError(`temperatureParams holds ${buf.size} bytes, needs at least 8 (1/τ and 1/(τ·m), f32)`);
+  if ((buf.usage & COPY_SRC) !== COPY_SRC) throw new RangeError(`temperatureParams lacks usage COPY_SRC (usage flags ${buf.usage})`);
+  if (options.temperature !== undefined) {
+    throw new RangeError('temperatureParams and options.temperature were both given: leave options.temperature out when τ is read on the GPU');
+  }
+  for (const [name, b] of Object.entries(outputs)) {
+    if (b === buf) throw new RangeError(`outputs.${name} must not be the temperatureParams buffer`);
   }
 }

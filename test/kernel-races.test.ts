@@ -1,5 +1,5 @@
 /**
- * The five kernels of the fused path under wgsl_reflect's race detector, in Node: every
+ * The six kernels of the fused path (normalize_bank in bank form) under wgsl_reflect's race detector, in Node: every
  * invocation of every workgroup runs in lockstep in an interpreter, with real inputs and the
  * grids and parameters the dispatcher uses, each pass fed by the previous one's outputs
  * (test/support/cpu-pipeline.ts). Asserted: no race inside a workgroup, none between
@@ -9,12 +9,12 @@
  *
  * The interpreter is slow (seconds per pipeline, most of it in the two 256-thread tile
  * kernels), so shapes stay small: the tile kernels run one workgroup per dispatch except in the
- * N = 33 case (two); the row kernels run N and 2N workgroups. D ≤ 128 keeps grad_rows at one
+ * N = 33 cases (two); the row kernels run N and 2N workgroups. D ≤ 128 keeps grad_rows at one
  * workgroup along y.
  */
 import { describe, expect, it } from 'vitest';
 import { referenceLoss } from '../src/reference/index.js';
-import { resolveOptions, type LossOptions } from '../src/options.js';
+import { DIAGNOSTIC_NAMES, resolveOptions, type LossOptions } from '../src/options.js';
 import { freshRng, makeViews } from './reference/helpers.js';
 import { gradientError, lossError, perAnchorError } from './support/tolerances.js';
 import { detectRaces, loadKernels, runPassesUntil, runPipeline, type PassReport } from './support/cpu-pipeline.js';
@@ -40,6 +40,8 @@ interface Case {
   d: number;
   options: LossOptions;
   gradScale?: number;
+  /** Bank rows K (bank form), generated with mixed norms. */
+  k?: number;
 }
 
 const CASES: Case[] = [
@@ -53,38 +55,74 @@ const CASES: Case[] = [
   { n: 5, d: 9, options: { loss: 'dualtemp', dtM: 3, temperature: 0.2 } },
   // 2N = 66 > 64 rows: two workgroups in anchor_stats and grad_rows (the cross-workgroup check).
   { n: 33, d: 2, options: { loss: 'dcl' } },
+  // Second wave: the cross-view mask, ∂L/∂τ, the diagnostics and the bank form.
+  { n: 5, d: 9, options: { loss: 'ntxent', negatives: 'cross', gradTemperature: true, diagnostics: true }, gradScale: 0.5 },
+  { n: 33, d: 2, options: { loss: 'flatnce', negatives: 'cross', diagnostics: true } },
+  { n: 5, d: 9, options: { loss: 'dcl', gradTemperature: true }, k: 7 },
+  { n: 2, d: 3, options: { loss: 'dualtemp', gradTemperature: true, diagnostics: true }, k: 3 },
+  // Anchors in one workgroup but 2N = 66 uniformity rows in two; K = 130: two bank tiles in
+  // anchor_stats, five in grad_rows; grad_rows' second workgroup holds only u2 rows.
+  { n: 33, d: 2, options: { loss: 'dclw', weightGrad: true, gradTemperature: true, diagnostics: true }, k: 130 },
 ];
+
+/** A K×D bank with rows of mixed norms. */
+function bankRows(k: number, d: number): Float32Array {
+  const bank = new Float32Array(k * d);
+  for (let j = 0; j < k; j++) {
+    const scale = 10 ** (2 * rng.uniform() - 1);
+    for (let c = 0; c < d; c++) bank[j * d + c] = scale * rng.gaussian();
+  }
+  return bank;
+}
 
 describe('the fused kernels under the race detector', () => {
   for (const c of CASES) {
-    const where = `${JSON.stringify(c.options)} N=${c.n} D=${c.d}${c.gradScale !== undefined ? ` gradScale=${c.gradScale}` : ''}`;
+    const where = `${JSON.stringify(c.options)} N=${c.n} D=${c.d}${c.k ? ` K=${c.k}` : ''}${c.gradScale !== undefined ? ` gradScale=${c.gradScale}` : ''}`;
     it(`${where}: no race, no error, outputs match the reference`, async () => {
       const { z1, z2 } = views(c.n, c.d);
-      const got = await runPipeline(z1, z2, c.n, c.d, c.options, { gradScale: c.gradScale });
-      const ref = referenceLoss(z1, z2, c.n, c.d, c.options);
-      const tau = resolveOptions(c.options).temperature;
+      const options: LossOptions = c.k ? { ...c.options, bank: bankRows(c.k, c.d) } : c.options;
+      const got = await runPipeline(z1, z2, c.n, c.d, options, { gradScale: c.gradScale });
+      const ref = referenceLoss(z1, z2, c.n, c.d, options);
+      const opts = resolveOptions(options, c.d);
+      const tau = opts.temperature;
+      const anchors = c.k ? c.n : 2 * c.n;
       console.log(`${where}: ${got.passes.map((p) => `${p.kernel} ${p.grid.join('×')} ${(p.ms / 1000).toFixed(1)} s`).join(', ')}`);
 
       expect(problems(got.passes), where).toEqual([]);
-      expect(got.passes.map((p) => p.kernel)).toEqual(['normalize_rows', 'anchor_stats', 'loss_finalize', 'grad_rows', 'normalize_backward']);
+      expect(got.passes.map((p) => p.kernel)).toEqual([
+        'normalize_rows',
+        ...(c.k ? ['normalize_bank'] : []),
+        'anchor_stats',
+        'loss_finalize',
+        'grad_rows',
+        'normalize_backward',
+      ]);
 
-      // Every workspace buffer fully written (lse2 only by dualtemp).
+      // Every workspace buffer fully written: the spares only fill loss_finalize's bindings for
+      // outputs not asked for (never written, never read), and anchor_stats writes the u2 rows
+      // of a bank-form batch only for uniformity.
+      const statRows = c.k && !opts.diagnostics ? c.n : 2 * c.n;
       for (const [name, buf] of Object.entries(got.workspace)) {
-        if (name === 'lse2' && c.options.loss !== 'dualtemp') continue;
-        const bad = buf.findIndex((v) => !Number.isFinite(v));
-        expect(bad, `${where}: workspace ${name}[${bad}] = ${buf[bad]}`).toBe(-1);
+        if (name === 'spareGradTemperature' || name === 'spareDiagnostics') continue;
+        const written = name === 'stats' ? buf.subarray(0, 4 * statRows) : buf;
+        const bad = written.findIndex((v) => !Number.isFinite(v));
+        expect(bad, `${where}: workspace ${name}[${bad}] = ${written[bad]}`).toBe(-1);
       }
       // The intermediate statistics, to localize a mismatch below.
-      for (let a = 0; a < 2 * c.n; a++) {
-        const le = perAnchorError(got.workspace.lse[a]!, ref.lse[a]!, tau);
-        expect(le.ok, `${where}: lse[${a}] ${got.workspace.lse[a]} vs ${ref.lse[a]} (${le.describe})`).toBe(true);
-        const sp = perAnchorError(got.workspace.cosPos[a]! / tau, ref.sPos[a % c.n]!, tau);
-        expect(sp.ok, `${where}: cos_pos[${a}]/τ vs s⁺ ${ref.sPos[a % c.n]} (${sp.describe})`).toBe(true);
+      for (let a = 0; a < anchors; a++) {
+        const lse = got.workspace.stats[4 * a]!;
+        const le = perAnchorError(lse, ref.lse[a]!, tau);
+        expect(le.ok, `${where}: lse[${a}] ${lse} vs ${ref.lse[a]} (${le.describe})`).toBe(true);
+      }
+      for (let i = 0; i < c.n; i++) {
+        const sp = perAnchorError(got.workspace.pair[2 * i]! / tau, ref.sPos[i]!, tau);
+        expect(sp.ok, `${where}: pair[${i}].x/τ vs s⁺ ${ref.sPos[i]} (${sp.describe})`).toBe(true);
       }
 
       const le = lossError(got.loss, ref.loss);
       expect(le.ok, `${where}: loss ${got.loss} vs ${ref.loss} (${le.describe})`).toBe(true);
-      for (let a = 0; a < 2 * c.n; a++) {
+      expect(got.perAnchor.length).toBe(anchors);
+      for (let a = 0; a < anchors; a++) {
         const pe = perAnchorError(got.perAnchor[a]!, ref.perAnchor[a]!, tau, ref.dualFactors?.[a]);
         expect(pe.ok, `${where}: perAnchor[${a}] ${got.perAnchor[a]} vs ${ref.perAnchor[a]} (${pe.describe})`).toBe(true);
       }
@@ -95,6 +133,21 @@ describe('the fused kernels under the race detector', () => {
       ] as const) {
         const ge = gradientError(g, r.map((v) => v * scale), c.d, Math.abs(scale) * unprojected);
         expect(ge.ok, `${where}: ${name} (${ge.describe})`).toBe(true);
+      }
+      if (opts.gradTemperature) {
+        const want = scale * ref.gradTemperature;
+        expect(Math.abs(got.gradTemperature! - want), `${where}: ∂L/∂τ ${got.gradTemperature} vs ${want}`).toBeLessThanOrEqual(1e-4 * Math.abs(want));
+      } else {
+        expect(got.gradTemperature).toBeUndefined();
+      }
+      if (opts.diagnostics) {
+        DIAGNOSTIC_NAMES.forEach((name, i) => {
+          const want = ref.diagnostics[name];
+          const err = Math.abs(got.diagnostics![i]! - want);
+          expect(err <= 1e-4 * Math.abs(want) || err <= 1e-6, `${where}: ${name} ${got.diagnostics![i]} vs ${want}`).toBe(true);
+        });
+      } else {
+        expect(got.diagnostics).toBeUndefined();
       }
     });
   }
@@ -122,7 +175,7 @@ describe('a removed workgroupBarrier is reported', () => {
   });
 
   it('anchor_stats without the barrier between stash and merge_row: read-after-write on `merge_buf`', async () => {
-    const last = await withoutBarrier('anchorStats', 'stash(lo, hi, ty, tx);\n  workgroupBarrier();', 2, 3);
+    const last = await withoutBarrier('anchorStats', 'stash(lo.m, lo.s, hi.m, hi.s, ty, tx);\n  workgroupBarrier();', 2, 3);
     expect(last.races.length).toBeGreaterThan(0);
     expect(last.races.every((r) => r.bufferId === 'merge_buf')).toBe(true);
     console.log(`anchor_stats, barrier removed: ${last.races.length} races, e.g. ${last.races[0]!.message}`);

@@ -27,12 +27,12 @@ describe('browser smoke', () => {
     expect(report.limits.maxComputeWorkgroupStorageSize).toBeGreaterThanOrEqual(16384);
   });
 
-  it('runs kernels/normalize_rows.wgsl and every element of U, norms and cos_pos matches', async () => {
+  it('runs kernels/normalize_rows.wgsl and every element of U, norms and the pair statistics matches', async () => {
     for (const [n, d] of [[3, 5], [17, 64], [2, 1]] as const) {
       const z1 = gaussian(n * d);
       const z2 = gaussian(n * d);
       z2.fill(0, 0, d); // a zero row: divisor clamps at 1e-12, result stays 0
-      const { U, norms, cosPos } = await page.call('runNormalizeRows', z1, z2, n, d);
+      const { U, norms, pair } = await page.call('runNormalizeRows', z1, z2, n, d);
       const d4 = Math.ceil(d / 4);
       for (let row = 0; row < 2 * n; row++) {
         const z = row < n ? z1.subarray(row * d, row * d + d) : z2.subarray((row - n) * d, (row - n) * d + d);
@@ -47,10 +47,12 @@ describe('browser smoke', () => {
       for (let i = 0; i < n; i++) {
         const a = z1.subarray(i * d, i * d + d);
         const b = z2.subarray(i * d, i * d + d);
-        const want = a.reduce((s, v, k) => s + v * b[k]!, 0) / Math.max(Math.hypot(...a), 1e-12) / Math.max(Math.hypot(...b), 1e-12);
-        for (const row of [i, i + n]) {
-          if (!(Math.abs(cosPos[row]! - want) <= 1e-6)) throw new Error(`cos_pos[${row}] = ${cosPos[row]}, expected ${want}`);
-        }
+        const na = Math.max(Math.hypot(...a), 1e-12);
+        const nb = Math.max(Math.hypot(...b), 1e-12);
+        const want = a.reduce((s, v, k) => s + v * b[k]!, 0) / na / nb;
+        if (!(Math.abs(pair[2 * i]! - want) <= 1e-6)) throw new Error(`pair[${i}].x = ${pair[2 * i]}, expected u1·u2 = ${want}`);
+        const dist = a.reduce((s, v, k) => s + (v / na - b[k]! / nb) ** 2, 0);
+        if (!(Math.abs(pair[2 * i + 1]! - dist) <= 1e-6)) throw new Error(`pair[${i}].y = ${pair[2 * i + 1]}, expected ‖u1 − u2‖² = ${dist}`);
       }
     }
   });

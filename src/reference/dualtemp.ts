@@ -8,7 +8,8 @@
  * one direction, "anchors `x`, candidates `y`", and called twice.
  */
 
-import { addScaledRow, logSumExp, rowDot, sigmoid, softplus } from './numerics.js';
+import { addScaledRow, expectationUnderSoftmax, logSumExp, rowDot, sigmoid, softplus } from './numerics.js';
+import type { AnchorStats } from './terms.js';
 
 /** Per-anchor statistics of one direction (anchors `x`, candidates `y`), each of length N. */
 export interface DirectionStats {
@@ -16,6 +17,8 @@ export interface DirectionStats {
   pos: Float64Array;
   /** `log Σ_{j≠i} exp(x_i·y_j / τ)`: negatives only, temperature τ. */
   lseNeg: Float64Array;
+  /** `Σ_{j≠i} q_ij · x_i·y_j/τ`, q the τ-softmax over the negatives (for ∂L/∂τ). */
+  expectedS: Float64Array;
   /** `−log P_ii = softplus(lseNeg_i − pos_i)`. */
   negLogP: Float64Array;
   /** `1 − Q_ii` at temperature τ·m (the α of MATH.md's gradient). */
@@ -43,36 +46,40 @@ function logitRow(x: Float64Array, y: Float64Array, i: number, n: number, d: num
   return out;
 }
 
+/** Room for the {@link DirectionStats} of `n` anchors. */
+export function emptyDirectionStats(n: number): DirectionStats {
+  const f = () => new Float64Array(n);
+  return { pos: f(), lseNeg: f(), expectedS: f(), negLogP: f(), oneMinusQ: f(), factor: f(), loss: f() };
+}
+
 /**
- * Forward statistics of one direction, anchors `x` and candidates `y` (both N×D, normalized).
- * With the margin `μ = lse_neg − pos` of a softmax, `1 − P_ii = exp(lse_neg − lse_all) =
- * sigmoid(μ)`, so `log(1 − P_ii) = −softplus(−μ)`: never a subtraction `1 − P`.
+ * Fill entry `i` of `stats` from one anchor's logits at temperature τ, `logits[positive]` being
+ * its positive and every other entry a negative. With the margin `μ = lse_neg − pos` of a
+ * softmax, `1 − P = exp(lse_neg − lse_all) = sigmoid(μ)`, so `log(1 − P) = −softplus(−μ)`:
+ * never a subtraction `1 − P`. The τ·m softmax is the same logits divided by m.
  */
+export function fillDirectionRow(stats: DirectionStats, i: number, logits: Float64Array, positive: number, m: number): void {
+  const notPositive = (j: number) => j !== positive;
+  const logitsM = logits.map((v) => v / m);
+  stats.pos[i] = logits[positive];
+  stats.lseNeg[i] = logSumExp(logits, notPositive);
+  stats.expectedS[i] = expectationUnderSoftmax(logits, stats.lseNeg[i], notPositive);
+  const margin = stats.lseNeg[i] - stats.pos[i];
+  const marginM = logSumExp(logitsM, notPositive) - logitsM[positive];
+  const logOneMinusP = -softplus(-margin);
+  const logOneMinusQ = -softplus(-marginM);
+  stats.negLogP[i] = softplus(margin);
+  stats.oneMinusQ[i] = Math.exp(logOneMinusQ);
+  stats.factor[i] = Math.exp(logOneMinusQ - logOneMinusP);
+  stats.loss[i] = stats.oneMinusQ[i] * negLogPOverOneMinusP(margin);
+}
+
+/** Forward statistics of one direction, anchors `x` and candidates `y` (both N×D, normalized). */
 export function directionStats(x: Float64Array, y: Float64Array, n: number, d: number, temperature: number, m: number): DirectionStats {
-  const pos = new Float64Array(n);
-  const lseNeg = new Float64Array(n);
-  const negLogP = new Float64Array(n);
-  const oneMinusQ = new Float64Array(n);
-  const factor = new Float64Array(n);
-  const loss = new Float64Array(n);
+  const stats = emptyDirectionStats(n);
   const logits = new Float64Array(n);
-  const logitsM = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    logitRow(x, y, i, n, d, temperature, logits);
-    for (let j = 0; j < n; j++) logitsM[j] = logits[j] / m; // A_ij / (τ·m)
-    const notPositive = (j: number) => j !== i;
-    pos[i] = logits[i];
-    lseNeg[i] = logSumExp(logits, notPositive);
-    const margin = lseNeg[i] - pos[i];
-    const marginM = logSumExp(logitsM, notPositive) - logitsM[i];
-    const logOneMinusP = -softplus(-margin);
-    const logOneMinusQ = -softplus(-marginM);
-    negLogP[i] = softplus(margin);
-    oneMinusQ[i] = Math.exp(logOneMinusQ);
-    factor[i] = Math.exp(logOneMinusQ - logOneMinusP);
-    loss[i] = oneMinusQ[i] * negLogPOverOneMinusP(margin);
-  }
-  return { pos, lseNeg, negLogP, oneMinusQ, factor, loss };
+  for (let i = 0; i < n; i++) fillDirectionRow(stats, i, logitRow(x, y, i, n, d, temperature, logits), i, m);
+  return stats;
 }
 
 /**
@@ -124,10 +131,13 @@ export function addDirectionGrad(
 export interface DualTempResult {
   /** `loss_i(u1→u2)` for the N rows, then `loss_j(u2→u1)` for the N columns. */
   perAnchor: Float64Array;
-  /** τ-LSE over negatives: rows (first N), then columns (next N). */
-  lse: Float64Array;
-  /** `A_ii / τ`, length N. */
-  sPos: Float64Array;
+  /**
+   * The 2N anchors' statistics: `lse` is the τ-LSE over negatives, rows (first N) then columns;
+   * `sPos` is `A_ii / τ`, length N.
+   */
+  stats: AnchorStats;
+  /** `α = 1 − Q` per anchor (rows, then columns): both `c` and `β` of the backward rule, f detached. */
+  alpha: Float64Array;
   /** The detached factors f: rows, then columns (length 2N). */
   dualFactors: Float64Array;
   /** `∂L/∂u1` (N×D). */
@@ -154,8 +164,8 @@ export function dualTempLoss(u1: Float64Array, u2: Float64Array, n: number, d: n
   addDirectionGrad(u2, u1, n, d, temperature, cols, gradU2, gradU1);
   return {
     perAnchor: concat(directionLosses(rows), directionLosses(cols)),
-    lse: concat(rows.lseNeg, cols.lseNeg),
-    sPos: rows.pos.slice(),
+    stats: { lse: concat(rows.lseNeg, cols.lseNeg), sPos: rows.pos.slice(), expectedS: concat(rows.expectedS, cols.expectedS) },
+    alpha: concat(rows.oneMinusQ, cols.oneMinusQ),
     dualFactors: concat(rows.factor, cols.factor),
     gradU1,
     gradU2,

@@ -1,31 +1,38 @@
 /**
  * Float64 CPU reference for every loss of MATH.md: the values and gradients every GPU result
- * is judged against. Straight loops, O(N²·D) time, O(N·D) memory; the backward passes are
- * written analytically from MATH.md's rules (and checked against finite differences in
- * `test/reference`).
+ * is judged against. Straight loops, O(N²·D) time (O(N·K·D) with a bank), O((N+K)·D) memory;
+ * the backward passes are written analytically from MATH.md's rules (and checked against
+ * finite differences in `test/reference`).
  */
 
-import { resolveOptions, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { isGpuBank, resolveOptions, type Diagnostics, type LossOptions, type ResolvedLossOptions } from '../options.js';
 import { checkViews } from '../validate.js';
+import { bankLoss, bankPerAnchor, type BankProblem } from './bank.js';
+import { alignment, uniformity } from './diagnostics.js';
 import { dualTempLoss, dualTempPerAnchor } from './dualtemp.js';
 import { NORM_EPS, normalizeRows, normalizeRowsBackward, type NormalizedRows } from './normalize.js';
 import { mean } from './numerics.js';
 import { pairwiseLoss, pairwisePerAnchor } from './pairwise.js';
+import { positiveProbabilities, temperatureGradient, type AnchorStats } from './terms.js';
 
 /** Re-exported so that callers of the reference need only this module. */
-export type { LossName, LossOptions } from '../options.js';
+export type { BankInput, Diagnostics, LossName, LossOptions, NegativesMode } from '../options.js';
 
-/** What {@link referenceLoss} returns. Anchors `0..N−1` are the rows of z1, `N..2N−1` those of z2. */
+/**
+ * What {@link referenceLoss} returns. Anchors `0..N−1` are the rows of z1, `N..2N−1` those of
+ * z2; in bank form (`options.bank`) there are only the N anchors of z1.
+ */
 export interface ReferenceResult {
   /** The reported mean loss `L = mean(perAnchor)`. For `flatnce`, the NT-Xent value (MATH.md). */
   loss: number;
   /**
-   * `ℓ_a` for each anchor `a ∈ [0, 2N)`. For `dualtemp`: the first N are `loss_i(u1→u2)`, the
-   * next N are `loss_j(u2→u1)`.
+   * `ℓ_a` for each anchor `a ∈ [0, 2N)` (N in bank form). For `dualtemp`: the first N are
+   * `loss_i(u1→u2)`, the next N are `loss_j(u2→u1)`.
    */
   perAnchor: Float64Array;
   /**
-   * `lse_a`, the log-sum-exp over the negatives of anchor `a` only (length 2N). For `dualtemp`:
+   * `lse_a`, the log-sum-exp over the candidates of anchor `a` only (positive excluded; length
+   * 2N, or N in bank form: over the K bank rows). For in-batch `dualtemp`:
    * `log Σ_{j≠i} exp(A_ij/τ)` for the rows i, then the same over i for each column j.
    */
   lse: Float64Array;
@@ -34,10 +41,15 @@ export interface ReferenceResult {
   /**
    * `∂L/∂z1` w.r.t. the raw (un-normalized) inputs, N·D row-major. For `flatnce` the FlatNCE
    * gradient (= the DCL gradient); for detached `dclw`/`dualtemp`, with `w`/`f` held constant.
+   * The bank, if any, gets no gradient.
    */
   gradZ1: Float64Array;
   /** `∂L/∂z2`, as {@link ReferenceResult.gradZ1}. */
   gradZ2: Float64Array;
+  /** `∂L/∂τ` through the same detachments as the other gradients (always computed). */
+  gradTemperature: number;
+  /** The four batch diagnostics of MATH.md (always computed). */
+  diagnostics: Diagnostics;
   /**
    * `‖∂L/∂u_i / max(|z_i|, ε)‖₂` over the rows of each view: the size the input gradient would
    * have without the projection onto the sphere's tangent. f32 rounding in that projection is
@@ -48,16 +60,16 @@ export interface ReferenceResult {
   weights?: Float64Array;
   /**
    * `dualtemp` only: the detached factors `f = (1−Q_ii)/(1−P_ii)`, rows (first N) then columns
-   * (length 2N). f can exceed the float64 range (∞) only for τ ≲ 3e-3; `perAnchor` and the
-   * gradients never form f and stay finite.
+   * (length 2N; in bank form N, `(1 − Q_i0)/(1 − P_i0)`). f can exceed the float64 range (∞)
+   * only for τ ≲ 3e-3; `perAnchor` and the gradients never form f and stay finite.
    */
   dualFactors?: Float64Array;
 }
 
-/** Validate, then L2-normalize the stacked views `[z1; z2]` (2N×D) in float64. */
+/** Validate, then L2-normalize the stacked views `[z1; z2]` (2N×D) and the bank (K×D) in float64. */
 function prepare(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: number, options: LossOptions) {
-  const opts: ResolvedLossOptions = resolveOptions(options);
-  checkViews(z1, z2, n, d);
+  const opts: ResolvedLossOptions = resolveOptions(options, d);
+  checkViews(z1, z2, n, d, opts.bankRows > 0 ? 1 : 2);
   const stacked = new Float64Array(2 * n * d);
   for (let k = 0; k < n * d; k++) {
     stacked[k] = z1[k];
@@ -66,7 +78,12 @@ function prepare(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: num
   const normalized = normalizeRows(stacked, 2 * n, d);
   const u1 = normalized.u.subarray(0, n * d);
   const u2 = normalized.u.subarray(n * d);
-  return { opts, normalized, u1, u2 };
+  let bank: BankProblem | undefined;
+  if (options.bank !== undefined) {
+    if (isGpuBank(options.bank)) throw new TypeError('bank: the reference needs the values (a Float32Array or Float64Array), not a GPU buffer');
+    bank = { u: normalized.u, bank: normalizeRows(options.bank, opts.bankRows, d).u, n, k: opts.bankRows, d };
+  }
+  return { opts, normalized, u1, u2, bank };
 }
 
 /** Pull a stacked `∂L/∂U` (2N×D) back through the normalization and split it into the two views. */
@@ -92,11 +109,32 @@ function checkFrozen(name: string, values: ArrayLike<number>, length: number): v
   }
 }
 
+/** What each loss family hands back before the common finish. */
+interface LossParts {
+  perAnchor: Float64Array;
+  stats: AnchorStats;
+  c: Float64Array;
+  beta: Float64Array;
+  gradU: Float64Array;
+  weights?: Float64Array;
+  dualFactors?: Float64Array;
+}
+
+/** The in-batch dual temperature loss in the common shape (`c = β = α = 1 − Q`, f detached). */
+function dualTempParts(u1: Float64Array, u2: Float64Array, n: number, d: number, opts: ResolvedLossOptions): LossParts {
+  const r = dualTempLoss(u1, u2, n, d, opts.temperature, opts.dtM);
+  const gradU = new Float64Array(2 * n * d);
+  gradU.set(r.gradU1, 0);
+  gradU.set(r.gradU2, n * d);
+  return { perAnchor: r.perAnchor, stats: r.stats, c: r.alpha, beta: r.alpha, gradU, dualFactors: r.dualFactors };
+}
+
 /**
- * The reference loss, per-anchor statistics and gradients for two views `z1`, `z2` (flat
- * row-major N×D; Float32Array, Float64Array or number[]), computed entirely in float64.
- * Throws on invalid options (unknown loss, τ/σ/m ≤ 0) or views (N < 2, shape mismatch,
- * non-finite values).
+ * The reference loss, per-anchor statistics, gradients (z1, z2, τ) and diagnostics for two
+ * views `z1`, `z2` (flat row-major N×D; Float32Array, Float64Array or number[]), computed
+ * entirely in float64. Throws on invalid options (unknown loss, τ/σ/m ≤ 0, `dualtemp` with
+ * `negatives: 'all'`, a bank with `'cross'`, a bad bank) or views (N < 2 — N < 1 in bank form —,
+ * shape mismatch, non-finite values).
  */
 export function referenceLoss(
   z1: ArrayLike<number>,
@@ -105,29 +143,26 @@ export function referenceLoss(
   d: number,
   options: LossOptions,
 ): ReferenceResult {
-  const { opts, normalized, u1, u2 } = prepare(z1, z2, n, d, options);
-  if (opts.loss === 'dualtemp') {
-    const r = dualTempLoss(u1, u2, n, d, opts.temperature, opts.dtM);
-    const gradU = new Float64Array(2 * n * d);
-    gradU.set(r.gradU1, 0);
-    gradU.set(r.gradU2, n * d);
-    return {
-      loss: mean(r.perAnchor),
-      perAnchor: r.perAnchor,
-      lse: r.lse,
-      sPos: r.sPos,
-      ...gradientsOfInputs(gradU, normalized, n, d),
-      dualFactors: r.dualFactors,
-    };
-  }
-  const r = pairwiseLoss(normalized.u, n, d, { ...opts, loss: opts.loss });
+  const { opts, normalized, u1, u2, bank } = prepare(z1, z2, n, d, options);
+  const parts: LossParts = bank
+    ? bankLoss(bank, opts)
+    : opts.loss === 'dualtemp'
+      ? dualTempParts(u1, u2, n, d, opts)
+      : pairwiseLoss(normalized.u, n, d, { ...opts, loss: opts.loss });
   return {
-    loss: mean(r.perAnchor),
-    perAnchor: r.perAnchor,
-    lse: r.lse,
-    sPos: r.sPos,
-    ...gradientsOfInputs(r.gradU, normalized, n, d),
-    ...(r.weights ? { weights: r.weights } : {}),
+    loss: mean(parts.perAnchor),
+    perAnchor: parts.perAnchor,
+    lse: parts.stats.lse,
+    sPos: parts.stats.sPos,
+    ...gradientsOfInputs(parts.gradU, normalized, n, d),
+    gradTemperature: temperatureGradient(parts.stats, parts.c, parts.beta, opts.temperature),
+    diagnostics: {
+      alignment: alignment(u1, u2, n, d),
+      uniformity: uniformity(u1, u2, n, d),
+      ...positiveProbabilities(parts.stats),
+    },
+    ...(parts.weights ? { weights: parts.weights } : {}),
+    ...(parts.dualFactors ? { dualFactors: parts.dualFactors } : {}),
   };
 }
 
@@ -145,15 +180,26 @@ export function referenceLossValue(
   d: number,
   options: LossOptions,
 ): number {
-  const { opts, normalized, u1, u2 } = prepare(z1, z2, n, d, options);
+  const { opts, normalized, u1, u2, bank } = prepare(z1, z2, n, d, options);
+  if (bank) return mean(bankPerAnchor(bank, opts));
   if (opts.loss === 'dualtemp') return mean(dualTempPerAnchor(u1, u2, n, d, opts.temperature, opts.dtM));
   return mean(pairwisePerAnchor(normalized.u, n, d, { ...opts, loss: opts.loss }));
 }
 
 /**
+ * The options of a frozen-parameter helper: a temperature alone (the historical form), or any
+ * options but the loss (`negatives`, `bank`, …).
+ */
+export type FrozenOptions = number | undefined | Omit<LossOptions, 'loss'>;
+
+function frozenOptions(loss: 'dclw' | 'dualtemp', o: FrozenOptions): LossOptions {
+  return typeof o === 'object' ? { ...o, loss } : { loss, temperature: o };
+}
+
+/**
  * DCLW's value with the weights held fixed at `weights` (length N): `mean_a (lse_a − w_{a mod N} s⁺_a)`.
- * Its gradient is the detached-DCLW gradient that {@link referenceLoss} reports.
- * `temperature` defaults to DCLW's default (0.1).
+ * Its gradient (in z1, z2 and τ) is the detached-DCLW gradient that {@link referenceLoss}
+ * reports. `options` is τ (default 0.1) or DCLW's other options (`negatives`, `bank`, …).
  */
 export function dclwValueFrozen(
   z1: ArrayLike<number>,
@@ -161,18 +207,21 @@ export function dclwValueFrozen(
   n: number,
   d: number,
   weights: ArrayLike<number>,
-  temperature?: number,
+  options?: FrozenOptions,
 ): number {
-  const { opts, normalized } = prepare(z1, z2, n, d, { loss: 'dclw', temperature });
+  const { opts, normalized, bank } = prepare(z1, z2, n, d, frozenOptions('dclw', options));
   checkFrozen('weights', weights, n);
-  return mean(pairwisePerAnchor(normalized.u, n, d, { ...opts, loss: 'dclw' }, Float64Array.from(weights)));
+  const frozen = Float64Array.from(weights);
+  if (bank) return mean(bankPerAnchor(bank, opts, frozen));
+  return mean(pairwisePerAnchor(normalized.u, n, d, { ...opts, loss: 'dclw' }, frozen));
 }
 
 /**
- * The dual-temperature value with the factors held fixed at `factors` (length 2N, rows then
- * columns, as in {@link ReferenceResult.dualFactors}): `½ (mean_i f_i(−log P_ii) + mean_j f'_j(−log P'_jj))`.
- * Its gradient is the one {@link referenceLoss} reports. `temperature` defaults to 0.1; the
- * ratio m does not enter (it only shapes the factors).
+ * The dual-temperature value with the factors held fixed at `factors` (as in
+ * {@link ReferenceResult.dualFactors}: length 2N, rows then columns, or N in bank form):
+ * `½ (mean_i f_i(−log P_ii) + mean_j f'_j(−log P'_jj))` (bank form: `mean_i f_i(−log P_i0)`).
+ * Its gradient (in z1, z2 and τ) is the one {@link referenceLoss} reports. `options` is τ
+ * (default 0.1) or the loss's other options; the ratio m does not enter (it only shapes the factors).
  */
 export function dualTempValueFrozen(
   z1: ArrayLike<number>,
@@ -180,9 +229,11 @@ export function dualTempValueFrozen(
   n: number,
   d: number,
   factors: ArrayLike<number>,
-  temperature?: number,
+  options?: FrozenOptions,
 ): number {
-  const { opts, u1, u2 } = prepare(z1, z2, n, d, { loss: 'dualtemp', temperature });
-  checkFrozen('factors', factors, 2 * n);
-  return mean(dualTempPerAnchor(u1, u2, n, d, opts.temperature, opts.dtM, factors));
+  const { opts, u1, u2, bank } = prepare(z1, z2, n, d, frozenOptions('dualtemp', options));
+  checkFrozen('factors', factors, bank ? n : 2 * n);
+  const frozen = Float64Array.from(factors);
+  if (bank) return mean(bankPerAnchor(bank, opts, frozen));
+  return mean(dualTempPerAnchor(u1, u2, n, d, opts.temperature, opts.dtM, frozen));
 }

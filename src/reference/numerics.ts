@@ -55,3 +55,15 @@ export function mean(x: ArrayLike<number>): number {
   for (let k = 0; k < x.length; k++) s += x[k];
   return s / x.length;
 }
+
+/**
+ * `Σ_{k : keep(k)} softmax(x)_k · x_k`, the mean of the kept `x` under their own softmax, given
+ * their log-sum-exp `lse` (from {@link logSumExp}). This is what ∂lse/∂τ needs: with `x = C/τ`,
+ * `∂lse/∂τ = −(1/τ) Σ softmax·x`. Returns 0 for an empty set.
+ */
+export function expectationUnderSoftmax(x: ArrayLike<number>, lse: number, keep: (k: number) => boolean = () => true): number {
+  if (lse === -Infinity) return 0;
+  let s = 0;
+  for (let k = 0; k < x.length; k++) if (keep(k)) s += Math.exp(x[k] - lse) * x[k];
+  return s;
+}

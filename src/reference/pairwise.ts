@@ -4,12 +4,16 @@
  * `U = [u1; u2]` (2N×D, flat row-major); anchors `0..N−1` are the rows of `u1`,
  * `N..2N−1` those of `u2`.
  *
- * The forward pass keeps two statistics per anchor, `lse_a` (log-sum-exp over the 2N−2
- * negatives) and `s⁺_a`; the backward pass is MATH.md's "one backward rule", written out
- * analytically. Rows of S are recomputed when needed (O(N) scratch), never stored whole.
+ * The forward pass keeps per-anchor statistics (terms.ts: `lse_a` over the candidate set —
+ * the 2N−2 negatives, or with `negatives: 'cross'` the N−1 of the other view —, `s⁺_a` and
+ * the softmax mean of S for ∂L/∂τ); the backward pass is MATH.md's "one backward rule",
+ * written out analytically (it holds for both candidate sets, each being symmetric). Rows of S
+ * are recomputed when needed (O(N) scratch), never stored whole.
  */
 
-import { addScaledRow, logSumExp, rowDot, sigmoid, softplus } from './numerics.js';
+import type { NegativesMode } from '../options.js';
+import { addScaledRow, expectationUnderSoftmax, logSumExp, rowDot, sigmoid, softplus } from './numerics.js';
+import type { AnchorStats, AnchorTerms } from './terms.js';
 
 /** The losses handled here: those whose candidates come from the symmetric matrix S. */
 export type PairwiseLossName = 'ntxent' | 'dcl' | 'dclw' | 'flatnce';
@@ -19,8 +23,12 @@ export function positiveOf(a: number, n: number): number {
   return (a + n) % (2 * n);
 }
 
-/** Whether `b` is a negative of `a`: `b ≠ a` and `b ≠ p(a)` (a symmetric relation). */
-export function isNegative(a: number, b: number, n: number): boolean {
+/**
+ * Whether `b` is a negative of `a`: `b ≠ a` and `b ≠ p(a)`; with `negatives: 'cross'` also `b`
+ * in the other view (`⌊a/N⌋ ≠ ⌊b/N⌋`). Both relations are symmetric.
+ */
+export function isNegative(a: number, b: number, n: number, negatives: NegativesMode = 'all'): boolean {
+  if (negatives === 'cross' && (a < n) === (b < n)) return false;
   return b !== a && b !== positiveOf(a, n);
 }
 
@@ -30,25 +38,23 @@ export function similarityRow(u: Float64Array, a: number, n: number, d: number, 
   return out;
 }
 
-/** Per-anchor forward statistics of S. */
-export interface PairwiseStats {
-  /** `lse_a = log Σ_{b∈neg(a)} exp(S_ab)`, length 2N. */
-  lse: Float64Array;
-  /** `s⁺_i = S_{i,i+N} = u1_i·u2_i/τ`, length N (anchor `a` uses `sPos[a mod N]`). */
-  sPos: Float64Array;
-}
-
-/** Compute {@link PairwiseStats} with a max-shifted log-sum-exp per anchor. */
-export function pairwiseStats(u: Float64Array, n: number, d: number, temperature: number): PairwiseStats {
+/**
+ * Per-anchor statistics of S (2N anchors, {@link AnchorStats}) with a max-shifted log-sum-exp
+ * and the softmax expectation of S per anchor, over the candidate set `negatives`.
+ */
+export function pairwiseStats(u: Float64Array, n: number, d: number, temperature: number, negatives: NegativesMode = 'all'): AnchorStats {
   const lse = new Float64Array(2 * n);
+  const expectedS = new Float64Array(2 * n);
   const sPos = new Float64Array(n);
   const row = new Float64Array(2 * n);
   for (let a = 0; a < 2 * n; a++) {
     similarityRow(u, a, n, d, temperature, row);
-    lse[a] = logSumExp(row, (b) => isNegative(a, b, n));
+    const keep = (b: number) => isNegative(a, b, n, negatives);
+    lse[a] = logSumExp(row, keep);
+    expectedS[a] = expectationUnderSoftmax(row, lse[a], keep);
     if (a < n) sPos[a] = row[a + n];
   }
-  return { lse, sPos };
+  return { lse, sPos, expectedS };
 }
 
 /** DCLW weights and the softmax they come from. */
@@ -73,27 +79,20 @@ export function dclwWeights(u: Float64Array, n: number, d: number, sigma: number
   return { weights, softmax };
 }
 
-/** Per-anchor loss values and the two coefficients of the backward rule. */
-export interface AnchorTerms {
-  /** `ℓ_a`, length 2N (for `flatnce` the NT-Xent value). */
-  perAnchor: Float64Array;
-  /** `c_a = ∂ℓ_a/∂lse_a` of the loss whose gradient is reported, length 2N. */
-  c: Float64Array;
-  /** `β_a = −∂ℓ_a/∂s⁺_a` of the loss whose gradient is reported, length 2N. */
-  beta: Float64Array;
-}
-
 /**
- * `ℓ_a`, `c_a` and `β_a` for every anchor (MATH.md's loss table and backward table).
+ * `ℓ_a`, `c_a` and `β_a` ({@link AnchorTerms}) for every anchor of `stats` (2N in-batch
+ * anchors, or the N anchors of the bank form; anchor `a` uses `s⁺_{a mod N}`), by MATH.md's
+ * loss table and backward table.
  * `weights` is required for `dclw` (detached here: β_a = w_{a mod N}) and ignored otherwise.
  * For `flatnce` the value is NT-Xent's and the coefficients are DCL's (c = β = 1).
  */
-export function anchorTerms(loss: PairwiseLossName, stats: PairwiseStats, n: number, weights?: Float64Array): AnchorTerms {
+export function anchorTerms(loss: PairwiseLossName, stats: AnchorStats, n: number, weights?: Float64Array): AnchorTerms {
   if (loss === 'dclw' && !weights) throw new Error('anchorTerms: dclw needs its weights');
-  const perAnchor = new Float64Array(2 * n);
-  const c = new Float64Array(2 * n);
-  const beta = new Float64Array(2 * n);
-  for (let a = 0; a < 2 * n; a++) {
+  const anchors = stats.lse.length;
+  const perAnchor = new Float64Array(anchors);
+  const c = new Float64Array(anchors);
+  const beta = new Float64Array(anchors);
+  for (let a = 0; a < anchors; a++) {
     const i = a % n;
     const lse = stats.lse[a];
     const sPos = stats.sPos[i];
@@ -139,9 +138,10 @@ export function pairwiseBackward(
   n: number,
   d: number,
   temperature: number,
-  stats: PairwiseStats,
+  stats: AnchorStats,
   c: Float64Array,
   beta: Float64Array,
+  negatives: NegativesMode = 'all',
 ): Float64Array {
   const gradU = new Float64Array(2 * n * d);
   const scale = 1 / (2 * n * temperature);
@@ -149,7 +149,7 @@ export function pairwiseBackward(
   for (let k = 0; k < 2 * n; k++) {
     similarityRow(u, k, n, d, temperature, row);
     for (let b = 0; b < 2 * n; b++) {
-      if (!isNegative(k, b, n)) continue;
+      if (!isNegative(k, b, n, negatives)) continue;
       const coeff = c[k] * Math.exp(row[b] - stats.lse[k]) + c[b] * Math.exp(row[b] - stats.lse[b]);
       addScaledRow(gradU, k, scale * coeff, u, b, d);
     }
@@ -196,12 +196,14 @@ export interface PairwiseOptions {
   sigma: number;
   /** DCLW: gradient through the weights. */
   weightGrad: boolean;
+  /** The candidate set. */
+  negatives: NegativesMode;
 }
 
 /** Everything the pairwise forward+backward produces, in terms of the normalized `U`. */
-export interface PairwiseResult extends PairwiseStats {
-  /** `ℓ_a`, length 2N. */
-  perAnchor: Float64Array;
+export interface PairwiseResult extends AnchorTerms {
+  /** The 2N anchors' statistics. */
+  stats: AnchorStats;
   /** `∂L/∂U`, 2N×D (to be pulled back through the normalization by the caller). */
   gradU: Float64Array;
   /** DCLW weights, length N (dclw only). */
@@ -210,12 +212,12 @@ export interface PairwiseResult extends PairwiseStats {
 
 /** Forward and analytic backward of a pairwise loss on the stacked normalized views `u`. */
 export function pairwiseLoss(u: Float64Array, n: number, d: number, options: PairwiseOptions): PairwiseResult {
-  const stats = pairwiseStats(u, n, d, options.temperature);
+  const stats = pairwiseStats(u, n, d, options.temperature, options.negatives);
   const dclw = options.loss === 'dclw' ? dclwWeights(u, n, d, options.sigma) : undefined;
-  const { perAnchor, c, beta } = anchorTerms(options.loss, stats, n, dclw?.weights);
-  const gradU = pairwiseBackward(u, n, d, options.temperature, stats, c, beta);
+  const terms = anchorTerms(options.loss, stats, n, dclw?.weights);
+  const gradU = pairwiseBackward(u, n, d, options.temperature, stats, terms.c, terms.beta, options.negatives);
   if (dclw && options.weightGrad) addDclwWeightGrad(gradU, u, n, d, options.sigma, stats.sPos, dclw.softmax);
-  return { ...stats, perAnchor, gradU, ...(dclw ? { weights: dclw.weights } : {}) };
+  return { ...terms, stats, gradU, ...(dclw ? { weights: dclw.weights } : {}) };
 }
 
 /**
@@ -229,7 +231,7 @@ export function pairwisePerAnchor(
   options: Omit<PairwiseOptions, 'weightGrad'>,
   frozenWeights?: Float64Array,
 ): Float64Array {
-  const stats = pairwiseStats(u, n, d, options.temperature);
+  const stats = pairwiseStats(u, n, d, options.temperature, options.negatives);
   const weights = options.loss === 'dclw' ? (frozenWeights ?? dclwWeights(u, n, d, options.sigma).weights) : undefined;
   return anchorTerms(options.loss, stats, n, weights).perAnchor;
 }

@@ -5,9 +5,13 @@
 import { exposeToNode } from '../../src/chromium/page-rpc.js';
 import { adapterReport, runNormalizeRows } from './smoke.js';
 import { computeLoss, destroyBehaviour, encodeError, fusedPeakBytes, lostDeviceError, runFusedLoss } from './loss-runner.js';
+import { computeSecondWave, runSecondWave, secondWavePeakBytes, secondWaveError } from './second-wave-page.js';
 import { deviceLossDuringCompute, encodeManyThenSubmit, soak, strictError } from './lifetime-page.js';
 import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
 import { jaxReady, jaxStepCompare, jaxStepErrors, jaxTrainingLoop } from './jax-page.js';
+import { negativeQueueErrors, negativeQueueRun } from './negative-queue-page.js';
+import { temperatureParamsErrors, temperatureParamsRuns } from './gpu-temperature-page.js';
+import { tfjsLearnTemperature, tfjsMoCoQueue, tfjsSecondWaveCompare, tfjsSecondWaveErrors, tfjsSecondWaveLeak } from './tfjs-second-wave-page.js';
 
 /** Every page function, by name: called through Chromium RPC, or directly in Node (test/harness/runtime.ts). */
 export const pageFunctions = {
@@ -23,6 +27,19 @@ export const pageFunctions = {
   tfjsOpLeak,
   tfjsTraining,
   tfjsOnCpuError,
+  negativeQueueRun,
+  negativeQueueErrors,
+  runSecondWave,
+  computeSecondWave,
+  secondWaveError,
+  secondWavePeakBytes,
+  tfjsSecondWaveCompare,
+  tfjsSecondWaveLeak,
+  tfjsLearnTemperature,
+  tfjsMoCoQueue,
+  tfjsSecondWaveErrors,
+  temperatureParamsRuns,
+  temperatureParamsErrors,
   // issue 9: lifetime, strict inputs, device loss (test/lifetime.test.ts, test/strict.test.ts)
   encodeManyThenSubmit,
   soak,

@@ -43,8 +43,11 @@ export async function adapterReport(): Promise<AdapterReport> {
   };
 }
 
-/** Run kernels/normalize_rows.wgsl directly on (z1, z2); return U (2N×D4·4), the row norms and the positive cosines. */
-export async function runNormalizeRows(z1: Float32Array, z2: Float32Array, n: number, d: number): Promise<{ U: Float32Array; norms: Float32Array; cosPos: Float32Array }> {
+/**
+ * Run kernels/normalize_rows.wgsl directly on (z1, z2); return U (2N×D4·4), the row norms and
+ * the pair statistics (N × (u1_i·u2_i, ‖u1_i − u2_i‖²), interleaved).
+ */
+export async function runNormalizeRows(z1: Float32Array, z2: Float32Array, n: number, d: number): Promise<{ U: Float32Array; norms: Float32Array; pair: Float32Array }> {
   const device = await pageDevice();
   const d4 = Math.ceil(d / 4);
   const spec = KERNELS.normalizeRows;
@@ -68,7 +71,7 @@ export async function runNormalizeRows(z1: Float32Array, z2: Float32Array, n: nu
   pass.dispatchWorkgroups(n, 1);
   pass.end();
   device.queue.submit([encoder.finish()]);
-  const [U, norms, cosPos] = await readBack(device, bufs.slice(2));
+  const [U, norms, pair] = await readBack(device, bufs.slice(2));
   for (const b of [params, ...bufs]) b.destroy();
-  return { U: U!, norms: norms!, cosPos: cosPos! };
+  return { U: U!, norms: norms!, pair: pair! };
 }

@@ -20,11 +20,11 @@ export function makeRng(seed: number): Rng {
   return { seed, uniform, gaussian: () => gaussian(uniform) };
 }
 
-/** A fresh RNG for this test file: seed from REF_SEED if set, else random; printed either way. */
-export function freshRng(file: string): Rng {
-  const env = process.env.REF_SEED;
+/** A fresh RNG for this test file: seed from `envVar` (REF_SEED) if set, else random; printed either way. */
+export function freshRng(file: string, envVar = 'REF_SEED'): Rng {
+  const env = process.env[envVar];
   const seed = env !== undefined && env !== '' ? Number(env) >>> 0 : Math.floor(Math.random() * 2 ** 32) >>> 0;
-  console.log(`[${file}] random seed ${seed} (reproduce with REF_SEED=${seed})`);
+  console.log(`[${file}] random seed ${seed} (reproduce with ${envVar}=${seed})`);
   return makeRng(seed);
 }
 
@@ -166,4 +166,22 @@ export function naivePerAnchor(
         return Math.log(negSum) - w[a % n] * sPos;
     }
   });
+}
+
+/**
+ * A K×D bank (Float64Array) of any norm: half its rows Gaussian with norms 10^U(−1, 1), half
+ * near a row of `near` (if given; the keys of a MoCo queue resemble the current anchors), so
+ * that some bank logits compete with the positive.
+ */
+export function makeBank(k: number, d: number, rng: Rng, near?: ArrayLike<number>): Float64Array {
+  const bank = new Float64Array(k * d);
+  const nearRows = near ? near.length / d : 0;
+  for (let j = 0; j < k; j++) {
+    const scale = 10 ** (2 * rng.uniform() - 1);
+    const src = nearRows > 0 && j % 2 === 1 ? Math.floor(rng.uniform() * nearRows) : -1;
+    for (let c = 0; c < d; c++) {
+      bank[j * d + c] = src >= 0 ? scale * (near![src * d + c] + 0.3 * rng.gaussian()) : scale * rng.gaussian();
+    }
+  }
+  return bank;
 }

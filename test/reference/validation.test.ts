@@ -1,7 +1,7 @@
 /** Bad inputs and options throw errors that name the problem, from every public entry point. */
 
 import { describe, expect, it } from 'vitest';
-import type { LossOptions } from '../../src/options.js';
+import { resolveOptions, type LossOptions } from '../../src/options.js';
 import { dclwValueFrozen, dualTempValueFrozen, referenceLoss, referenceLossValue } from '../../src/reference/index.js';
 
 const z = (n: number, d: number) => Array.from({ length: n * d }, (_, k) => Math.sin(k + 1));
@@ -63,5 +63,78 @@ describe('invalid input', () => {
     expect(() => dclwValueFrozen(z(3, 4), z(3, 4), 3, 4, [1, 1, 1], 0)).toThrow(/temperature/);
     expect(() => dualTempValueFrozen(z(3, 4), z(3, 4), 3, 4, [1, 1, 1])).toThrow(/factors has 3 values, expected 6/);
     expect(() => dualTempValueFrozen(z(1, 4), z(1, 4), 1, 4, [1, 1])).toThrow(/N must be/);
+  });
+});
+
+describe('second-wave options: bad combinations and bad banks', () => {
+  const bank = (k: number, d: number) => Float64Array.from({ length: k * d }, (_, i) => Math.cos(i + 1));
+  for (const [name, call] of Object.entries(ENTRY_POINTS)) {
+    describe(name, () => {
+      it("dualtemp with negatives: 'all'", () => {
+        expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'dualtemp', negatives: 'all' })).toThrow(RangeError);
+        expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'dualtemp', negatives: 'all' })).toThrow(/negatives: 'all' is not defined for dualtemp/);
+      });
+
+      it("bank with negatives: 'cross' (every loss but dualtemp, for which 'cross' is the definition)", () => {
+        for (const loss of ['ntxent', 'dcl', 'dclw', 'flatnce'] as const) {
+          expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss, negatives: 'cross', bank: bank(2, 4) })).toThrow(/negatives: 'cross' cannot be combined with bank/);
+        }
+        expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'dualtemp', negatives: 'cross', bank: bank(2, 4) })).not.toThrow();
+      });
+
+      it('an unknown negatives value', () => {
+        expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'dcl', negatives: 'same' } as unknown as LossOptions)).toThrow(/unknown negatives "same"; expected one of all, cross/);
+      });
+
+      it('non-boolean gradTemperature / diagnostics', () => {
+        expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'dcl', gradTemperature: 1 } as unknown as LossOptions)).toThrow(/gradTemperature must be true or false, got 1/);
+        expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'dcl', diagnostics: 'yes' } as unknown as LossOptions)).toThrow(/diagnostics must be true or false, got "yes"/);
+      });
+
+      it('bank length not a multiple of D', () => {
+        expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'ntxent', bank: new Float64Array(10) })).toThrow(/bank has 10 values, not a positive multiple of D = 4/);
+      });
+
+      it('K = 0 (an empty bank, or a GPU bank with k 0)', () => {
+        expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'ntxent', bank: new Float32Array(0) })).toThrow(/bank has 0 values, not a positive multiple of D = 4 .*K ≥ 1/);
+        const gpuBank = { buffer: {} as GPUBuffer, k: 0 };
+        expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'ntxent', bank: gpuBank })).toThrow(/bank.k must be an integer ≥ 1/);
+      });
+
+      it('non-finite bank values', () => {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const b = bank(3, 4);
+          b[6] = bad;
+          expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'dcl', bank: b })).toThrow(new RegExp(`bank has a non-finite value ${bad} at row 1, column 2`));
+          expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'dcl', bank: Float32Array.from(b) })).toThrow(/bank has a non-finite value/);
+        }
+      });
+
+      it('a bank that is neither an array nor { buffer, k }; a GPU bank given to the reference', () => {
+        expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'dcl', bank: [1, 2, 3, 4] } as unknown as LossOptions)).toThrow(/bank must be a Float32Array or Float64Array/);
+        expect(() => call(z(3, 4), z(3, 4), 3, 4, { loss: 'dcl', bank: { buffer: {} as GPUBuffer, k: 2 } })).toThrow(/the reference needs the values/);
+      });
+
+      it('N = 1 is allowed in bank form only; N = 0 never', () => {
+        expect(() => call(z(1, 4), z(1, 4), 1, 4, { loss: 'dcl', bank: bank(2, 4) })).not.toThrow();
+        expect(() => call([], [], 0, 4, { loss: 'dcl', bank: bank(2, 4) })).toThrow(/N must be an integer ≥ 1/);
+        expect(() => call(z(1, 4), z(1, 4), 1, 4, { loss: 'dcl', negatives: 'cross' })).toThrow(/N must be an integer ≥ 2/);
+      });
+    });
+  }
+
+  it('resolveOptions: defaults, dualtemp\'s cross, bankRows from the bank and D', () => {
+    expect(resolveOptions({ loss: 'ntxent' })).toMatchObject({ negatives: 'all', gradTemperature: false, diagnostics: false, bankRows: 0 });
+    expect(resolveOptions({ loss: 'dualtemp' }).negatives).toBe('cross');
+    expect(resolveOptions({ loss: 'dcl', bank: bank(7, 3) }, 3).bankRows).toBe(7);
+    expect(resolveOptions({ loss: 'dcl', bank: { buffer: {} as GPUBuffer, k: 9 } }).bankRows).toBe(9);
+    expect(() => resolveOptions({ loss: 'dcl', bank: bank(7, 3) })).toThrow(/D is needed/);
+    expect(() => resolveOptions({ loss: 'dcl', bank: { buffer: {} as GPUBuffer, k: 1.5 } })).toThrow(/bank.k must be an integer/);
+  });
+
+  it('frozen helpers take the second-wave options', () => {
+    expect(() => dclwValueFrozen(z(3, 4), z(3, 4), 3, 4, [1, 1, 1], { bank: bank(2, 4), negatives: 'cross' })).toThrow(/cannot be combined with bank/);
+    expect(() => dualTempValueFrozen(z(3, 4), z(3, 4), 3, 4, [1, 1, 1, 1, 1, 1], { bank: bank(2, 4) })).toThrow(/factors has 6 values, expected 3/);
+    expect(() => dualTempValueFrozen(z(3, 4), z(3, 4), 3, 4, [1, 1, 1], { negatives: 'all' })).toThrow(/not defined for dualtemp/);
   });
 });

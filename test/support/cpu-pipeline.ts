@@ -2,15 +2,16 @@
  * The fused pipeline of src/contrastive-loss.ts run on the CPU under wgsl_reflect's race
  * detector: every invocation of every workgroup executes in lockstep in an interpreter, each
  * pass gets the same parameters, buffers and grid as the dispatcher gives it on the GPU, and
- * the passes are chained through ordinary typed arrays (normalize_rows → anchor_stats →
- * loss_finalize → grad_rows → normalize_backward).
+ * the passes are chained through ordinary typed arrays (normalize_rows → [normalize_bank] →
+ * anchor_stats → loss_finalize → grad_rows → normalize_backward).
  *
  * Three parts:
- *   - {@link loadKernels}: KERNELS and the dispatcher's packing functions, bundled by esbuild
+ *   - {@link loadKernels}: KERNELS and the dispatcher's plan (src/plan.ts), bundled by esbuild
  *     with the package's own `.wgsl` text loader (Vite cannot import `.wgsl` as text);
  *   - {@link detectRaces}: wgsl_reflect's detector with five interpreter bugs patched and a
  *     cross-workgroup storage check added (see there);
- *   - {@link runPipeline}: one function per pass.
+ *   - {@link runPipeline}: the plan's passes in order, each binding resolved to a typed array,
+ *     so the CPU pipeline runs exactly the sequence, uniforms and grids the dispatcher encodes.
  */
 // @ts-expect-error plain ESM config module without types
 import { shared as esbuildShared } from '../../esbuild.config.mjs';
@@ -27,11 +28,12 @@ export const { WgslReflect, ResourceType } = WR;
 export type KernelTable = (typeof import('../../src/kernels.js'))['KERNELS'];
 export type KernelKey = keyof KernelTable;
 type Tiles = (typeof import('../../src/kernels.js'))['TILES'];
-type Packers = Pick<typeof import('../../src/plan.js'), 'packTileParams' | 'packFinalParams'>;
+type Packers = Pick<typeof import('../../src/plan.js'), 'planLoss'>;
+import type { BindingRef, InputName, LossPlan, OutputName, WorkspaceName } from '../../src/plan.js';
 
 // ─── KERNELS, bundled as the package bundles them ────────────────────────────────────────────
 
-/** What src/kernels.ts and src/plan.ts export that the CPU pipeline needs. */
+/** What src/kernels.ts and src/plan.ts export that the CPU pipeline needs (the plan decides every pass). */
 export interface LoadedKernels extends Packers {
   KERNELS: KernelTable;
   TILES: Tiles;
@@ -39,7 +41,7 @@ export interface LoadedKernels extends Packers {
 
 let loaded: Promise<LoadedKernels> | undefined;
 
-/** KERNELS, TILES, packTileParams and packFinalParams, bundled by esbuild with `.wgsl` as text. */
+/** KERNELS, TILES and planLoss, bundled by esbuild with `.wgsl` as text. */
 export function loadKernels(): Promise<LoadedKernels> {
   loaded ??= (async () => {
     const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -51,7 +53,7 @@ export function loadKernels(): Promise<LoadedKernels> {
       stdin: {
         contents:
           "export { KERNELS, TILES } from './src/kernels.ts';\n" +
-          "export { packTileParams, packFinalParams } from './src/plan.ts';\n",
+          "export { planLoss } from './src/plan.ts';\n",
         resolveDir: root,
         loader: 'ts',
       },
@@ -321,7 +323,7 @@ export function detectRaces(
   }
 }
 
-// ─── The pipeline, pass by pass, as src/contrastive-loss.ts encodes it ─────────────────────────
+// ─── The pipeline, as src/plan.ts plans it and src/contrastive-loss.ts encodes it ───────────────
 
 /** One pass's report, named. */
 export interface PassReport extends RaceReport {
@@ -336,87 +338,20 @@ export interface PipelineResult {
   perAnchor: Float32Array;
   gradZ1: Float32Array;
   gradZ2: Float32Array;
-  /** The workspace buffers between passes, for localizing a mismatch. */
-  workspace: Record<'U' | 'norms' | 'cosPos' | 'lse' | 'lse2' | 'coefC' | 'posCoef' | 'gU', Float32Array>;
+  /** ∂L/∂τ, when the options ask for it. */
+  gradTemperature?: number;
+  /** The four diagnostics, when the options ask for them. */
+  diagnostics?: Float32Array;
+  /** The plan's workspace buffers after the passes, for localizing a mismatch. */
+  workspace: Record<WorkspaceName, Float32Array>;
+  /** The plan that was run. */
+  plan: LossPlan;
   passes: PassReport[];
 }
 
 /** A fresh array of `length` NaNs: whatever a kernel leaves unwritten shows. */
 function poisoned(length: number): Float32Array {
   return new Float32Array(length).fill(NaN);
-}
-
-/** Everything the passes share: the dispatcher's workspace, constants and grids. */
-interface Context {
-  k: LoadedKernels;
-  n: number;
-  d: number;
-  d4: number;
-  rows: number;
-  normParams: Uint32Array;
-  tileParams: Uint32Array;
-  finalParams: Uint32Array;
-  rowGrid: [number, number];
-  pairGrid: [number, number];
-  upstream: Float32Array;
-  /** Kernel sources may be replaced (the detector's own tests break one). */
-  source: (key: KernelKey) => string;
-  passes: PassReport[];
-}
-
-function dispatch(ctx: Context, key: KernelKey, buffers: Bound[], grid: [number, number]): void {
-  const spec = ctx.k.KERNELS[key];
-  const t0 = performance.now();
-  let report: RaceReport;
-  try {
-    report = detectRaces(ctx.source(key), spec.bindings, buffers, grid);
-  } catch (e) {
-    throw new Error(`${spec.name} (grid ${grid.join('×')}) failed in the interpreter: ${(e as Error).message}`, { cause: e });
-  }
-  ctx.passes.push({ kernel: spec.name, grid, ms: performance.now() - t0, ...report });
-}
-
-/** normalize_rows: U (2N×D4 vec4), the row norms and cos_pos (one workgroup per pair of rows). */
-function normalizeRowsPass(ctx: Context, z1: Float32Array, z2: Float32Array) {
-  const U = poisoned(ctx.rows * ctx.d4 * 4);
-  const norms = poisoned(ctx.rows);
-  const cosPos = poisoned(ctx.rows);
-  dispatch(ctx, 'normalizeRows', [ctx.normParams, z1, z2, U, norms, cosPos], ctx.pairGrid);
-  return { U, norms, cosPos };
-}
-
-/** anchor_stats: lse, and lse2 for dualtemp. */
-function anchorStatsPass(ctx: Context, U: Float32Array) {
-  const lse = poisoned(ctx.rows);
-  const lse2 = poisoned(ctx.rows);
-  dispatch(ctx, 'anchorStats', [ctx.tileParams, U, lse, lse2], [Math.ceil(ctx.rows / ctx.k.TILES.statsRows), 1]);
-  return { lse, lse2 };
-}
-
-/** loss_finalize: the loss, ℓ_a, and the backward coefficients. */
-function lossFinalizePass(ctx: Context, lse: Float32Array, lse2: Float32Array, cosPos: Float32Array) {
-  const loss = poisoned(1);
-  const perAnchor = poisoned(ctx.rows);
-  const coefC = poisoned(ctx.rows);
-  const posCoef = poisoned(ctx.rows);
-  dispatch(ctx, 'lossFinalize', [ctx.finalParams, lse, lse2, cosPos, ctx.upstream, loss, perAnchor, coefC, posCoef], [1, 1]);
-  return { loss, perAnchor, coefC, posCoef };
-}
-
-/** grad_rows: ∂L/∂U. */
-function gradRowsPass(ctx: Context, U: Float32Array, lse: Float32Array, coefC: Float32Array, posCoef: Float32Array, norms: Float32Array) {
-  const gU = poisoned(ctx.rows * ctx.d4 * 4);
-  const { gradRows, gradVec4Cols } = ctx.k.TILES;
-  dispatch(ctx, 'gradRows', [ctx.tileParams, U, lse, coefC, posCoef, gU, norms], [Math.ceil(ctx.rows / gradRows), Math.ceil(ctx.d4 / gradVec4Cols)]);
-  return gU;
-}
-
-/** normalize_backward: ∂L/∂z1, ∂L/∂z2. */
-function normalizeBackwardPass(ctx: Context, U: Float32Array, gU: Float32Array, norms: Float32Array) {
-  const gradZ1 = poisoned(ctx.n * ctx.d);
-  const gradZ2 = poisoned(ctx.n * ctx.d);
-  dispatch(ctx, 'normalizeBackward', [ctx.normParams, U, gU, norms, gradZ1, gradZ2], ctx.rowGrid);
-  return { gradZ1, gradZ2 };
 }
 
 /** Options of {@link runPipeline}. */
@@ -427,52 +362,66 @@ export interface PipelineOptions {
   sources?: Partial<Record<KernelKey, string>>;
 }
 
-async function context(n: number, d: number, options: LossOptions, pipelineOptions: PipelineOptions): Promise<Context> {
+/**
+ * The planned passes in order, every binding an ordinary typed array (workspace and outputs
+ * start as NaN); stops after the first pass of kernel `until`.
+ */
+async function execute(
+  z1: Float32Array,
+  z2: Float32Array,
+  n: number,
+  d: number,
+  options: LossOptions,
+  pipelineOptions: PipelineOptions,
+  until?: KernelKey,
+) {
   const k = await loadKernels();
-  const opts = resolveOptions(options);
-  const d4 = Math.ceil(d / 4);
-  const rows = 2 * n;
-  const slice = Math.min(rows, k.TILES.rowsPerSlice);
-  return {
-    k,
-    n,
-    d,
-    d4,
-    rows,
-    normParams: new Uint32Array([n, d, d4, slice]),
-    tileParams: k.packTileParams(n, d4, opts),
-    finalParams: k.packFinalParams(n, opts),
-    rowGrid: [slice, Math.ceil(rows / slice)],
-    pairGrid: [Math.min(n, slice), Math.ceil(n / slice)],
-    upstream: new Float32Array([pipelineOptions.gradScale ?? 1]),
-    source: (key) => pipelineOptions.sources?.[key] ?? k.KERNELS[key].source,
-    passes: [],
+  const opts = resolveOptions(options, d);
+  const plan = k.planLoss(n, d, opts, true);
+  const inputs: Record<InputName, Float32Array> = {
+    z1: Float32Array.from(z1),
+    z2: Float32Array.from(z2),
+    bank: options.bank && ArrayBuffer.isView(options.bank) ? Float32Array.from(options.bank) : new Float32Array(1),
   };
-}
-
-/** The passes in dispatch order; stops after `until` (then returns null). */
-function execute(ctx: Context, z1: Float32Array, z2: Float32Array, until?: KernelKey): PipelineResult | null {
-  const { U, norms, cosPos } = normalizeRowsPass(ctx, Float32Array.from(z1), Float32Array.from(z2));
-  if (until === 'normalizeRows') return null;
-  const { lse, lse2 } = anchorStatsPass(ctx, U);
-  if (until === 'anchorStats') return null;
-  const fin = lossFinalizePass(ctx, lse, lse2, cosPos);
-  if (until === 'lossFinalize') return null;
-  const gU = gradRowsPass(ctx, U, lse, fin.coefC, fin.posCoef, norms);
-  if (until === 'gradRows') return null;
-  const { gradZ1, gradZ2 } = normalizeBackwardPass(ctx, U, gU, norms);
-  return {
-    loss: fin.loss[0]!,
-    perAnchor: fin.perAnchor,
-    gradZ1,
-    gradZ2,
-    workspace: { U, norms, cosPos, lse, lse2, coefC: fin.coefC, posCoef: fin.posCoef, gU },
-    passes: ctx.passes,
+  const workspace = Object.fromEntries(
+    Object.entries(plan.workspaceBytes).map(([name, bytes]) => [name, poisoned((bytes as number) / 4)]),
+  ) as Record<WorkspaceName, Float32Array>;
+  const outputs = Object.fromEntries(plan.outputs.map((name) => [name, poisoned(plan.outputBytes[name] / 4)])) as Partial<
+    Record<OutputName, Float32Array>
+  >;
+  const upstream = new Float32Array([pipelineOptions.gradScale ?? 1]);
+  const resolve = (ref: BindingRef): Bound => {
+    switch (ref.kind) {
+      case 'input':
+        return inputs[ref.name];
+      case 'output':
+        return outputs[ref.name]!;
+      case 'workspace':
+        return workspace[ref.name];
+      case 'constant':
+        return Uint32Array.from(plan.constants[ref.name]!);
+      case 'upstream':
+        return upstream;
+    }
   };
+  const passes: PassReport[] = [];
+  for (const pass of plan.passes) {
+    const spec = k.KERNELS[pass.kernel];
+    const t0 = performance.now();
+    let report: RaceReport;
+    try {
+      report = detectRaces(pipelineOptions.sources?.[pass.kernel] ?? spec.source, spec.bindings, pass.bindings.map(resolve), pass.grid);
+    } catch (e) {
+      throw new Error(`${spec.name} (grid ${pass.grid.join('×')}) failed in the interpreter: ${(e as Error).message}`, { cause: e });
+    }
+    passes.push({ kernel: spec.name, grid: pass.grid, ms: performance.now() - t0, ...report });
+    if (pass.kernel === until) break;
+  }
+  return { plan, workspace, outputs, passes };
 }
 
 /**
- * Run the five passes of the fused loss (forward and backward) on the CPU under the race
+ * Run the planned passes of the fused loss (forward and backward) on the CPU under the race
  * detector, with the dispatcher's parameters, buffers and grids; return the outputs, the
  * workspace and each pass's report.
  */
@@ -484,7 +433,18 @@ export async function runPipeline(
   options: LossOptions,
   pipelineOptions: PipelineOptions = {},
 ): Promise<PipelineResult> {
-  return execute(await context(n, d, options, pipelineOptions), z1, z2)!;
+  const { plan, workspace, outputs, passes } = await execute(z1, z2, n, d, options, pipelineOptions);
+  return {
+    loss: outputs.loss![0]!,
+    perAnchor: outputs.perAnchor!,
+    gradZ1: outputs.gradZ1!,
+    gradZ2: outputs.gradZ2!,
+    gradTemperature: outputs.gradTemperature?.[0],
+    diagnostics: outputs.diagnostics,
+    workspace,
+    plan,
+    passes,
+  };
 }
 
 /** Like {@link runPipeline}, but stop after kernel `until`; return the reports of the passes run. */
@@ -497,7 +457,5 @@ export async function runPassesUntil(
   options: LossOptions,
   pipelineOptions: PipelineOptions = {},
 ): Promise<PassReport[]> {
-  const ctx = await context(n, d, options, pipelineOptions);
-  execute(ctx, z1, z2, until);
-  return ctx.passes;
+  return (await execute(z1, z2, n, d, options, pipelineOptions, until)).passes;
 }

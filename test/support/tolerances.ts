@@ -62,3 +62,22 @@ export function gradientError(got: Float32Array, want: ArrayLike<number>, d: num
   }
   return { ok: rel <= 1e-4, describe: `relative L2 error ${rel.toExponential(2)} (bound 1e-4)` };
 }
+
+/**
+ * ∂L/∂τ = −(1/(Aτ)) Σ_a (c_a E_a − β_a s⁺_a) is a difference of terms each up to
+ * (|c_a| + |β_a|)/τ² in size (E_a and s⁺_a are logits, |S| ≤ 1/τ), each carrying the f32
+ * rounding of the cosines. When the terms cancel (D = 1: every logit is exactly ±1/τ), the
+ * exact value is ~0 and a relative error is meaningless, as for the D = 1 gradients; so the
+ * error is bounded by MATH.md's 1e-4 relative plus 1e-6 of that term scale:
+ * |g − g_ref| ≤ 1e-4·|g_ref| + 1e-6·coefScale/τ², `coefScale` bounding mean(|c| + |β|)
+ * (2 for every loss but DCLW, whose β = w: 1 + mean |w|).
+ */
+export function temperatureGradientError(got: number | undefined, want: number, tau: number, coefScale = 2): Verdict {
+  if (got === undefined) return { ok: false, describe: 'missing' };
+  const abs = Math.abs(got - want);
+  const bound = 1e-4 * Math.abs(want) + (1e-6 * coefScale) / (tau * tau);
+  return {
+    ok: Number.isFinite(got) && abs <= bound,
+    describe: `${got} vs ${want}: abs error ${abs.toExponential(2)}, rel ${(abs / Math.abs(want)).toExponential(2)}, bound ${bound.toExponential(2)}`,
+  };
+}
