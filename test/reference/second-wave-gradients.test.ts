@@ -53,7 +53,7 @@ const FORMS: Form[] = [
 const DS = [1, 3, 16];
 const TAUS = [0.05, 0.2, 1];
 
-/** Worst relative errors seen, per form and gradient, printed at the end (the report's figures). */
+/** Worst relative errors seen, per loss, form and gradient, printed at the end (the report's figures). */
 const worst: Record<string, number> = {};
 function record(key: string, rel: number): void {
   worst[key] = Math.max(worst[key] ?? 0, rel);
@@ -84,7 +84,7 @@ describe(`second-wave gradients vs central finite differences (seed ${rng.seed})
                   const scale = norm(fd.gradZ1, fd.gradZ2);
                   expect(err, `z: ${where}: ‖g−g_fd‖=${err.toExponential(3)}, ‖g_fd‖=${scale.toExponential(3)}`).toBeLessThanOrEqual(1e-6 * Math.max(scale, 1e-8));
                   if (d > 1) expect(scale, `non-trivial gradient, ${where}`).toBeGreaterThan(0);
-                  if (scale > 1e-8) record(`${form.name} z`, err / scale);
+                  if (scale > 1e-8) record(`${variant.name} ${form.name} z`, err / scale);
                 }
                 const h = 1e-5 * tau;
                 const at = (tt: number) => variant.value(z1, z2, n, d, { ...options, temperature: tt }, ref);
@@ -92,7 +92,7 @@ describe(`second-wave gradients vs central finite differences (seed ${rng.seed})
                 const errTau = Math.abs(ref.gradTemperature - fdTau);
                 const noise = 100 * Number.EPSILON * (1 + Math.abs(ref.loss)) / h;
                 expect(errTau, `τ: ${where}: g=${ref.gradTemperature}, fd=${fdTau}`).toBeLessThanOrEqual(Math.max(1e-6 * Math.abs(fdTau), noise));
-                if (Math.abs(fdTau) > noise) record(`${form.name} τ`, errTau / Math.abs(fdTau));
+                if (Math.abs(fdTau) > noise) record(`${variant.name} ${form.name} τ`, errTau / Math.abs(fdTau));
                 if (bankCopy) expect(bank, `bank unchanged, ${where}`).toEqual(bankCopy);
               }
             }
