@@ -9,8 +9,8 @@ import { TrackedBuffers } from './gpu-memory.js';
 import { BufferLifetimes } from './lifetime.js';
 import { checkKnownKeys, DIAGNOSTIC_NAMES, isGpuBank, resolveOptions, type Diagnostics, type GpuBank, type LossOptions } from './options.js';
 import { compilePipelines, compilePipelinesSync, type Pipelines } from './pipelines.js';
-import { F32, planLoss, type BindingRef, type ConstantName, type InputName, type LossPlan, type OutputName } from './plan.js';
-import { checkEncodeBuffers, checkFloat32Views, checkLimits, checkShape, checkViews } from './validate.js';
+import { F32, planLoss, TEMPERATURE_FIELDS, withoutTemperature, type BindingRef, type ConstantName, type InputName, type LossPlan, type OutputName } from './plan.js';
+import { checkEncodeBuffers, checkFloat32Views, checkLimits, checkShape, checkTemperatureParams, checkViews } from './validate.js';
 
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE (the global is absent in Node)
 const COPY_SRC = 0x0004;
@@ -64,6 +64,16 @@ export interface EncodeArgs {
    */
   gradScale?: number | GPUBuffer;
   /**
+   * The temperature read on the GPU (a learnable τ, e.g. a framework's variable): a buffer
+   * (usage COPY_SRC) whose first two f32 are `1/τ` and `1/(τ·m)` (m = `dtM`; any finite value
+   * for the other losses). They are copied into the kernels' uniforms on the GPU timeline,
+   * ahead of this call's passes, so τ never has to be read back; `options.temperature` must
+   * then be left out. The CPU cannot check this τ: a value ≤ 0 or too small for f32 gives a
+   * wrong or NaN loss, so make the caller's computation of these two floats guard it (the tfjs
+   * op writes NaN for τ ≤ 0).
+   */
+  temperatureParams?: GPUBuffer;
+  /**
    * Output buffers to write into (usage STORAGE, large enough). Missing ones are created and
    * returned; the caller then owns them and destroys them.
    */
@@ -71,7 +81,7 @@ export interface EncodeArgs {
 }
 
 /** Every key {@link EncodeArgs} may have (anything else is refused as a likely typo). */
-const ENCODE_ARG_NAMES: readonly (keyof EncodeArgs)[] = ['z1', 'z2', 'n', 'd', 'options', 'backward', 'gradScale', 'outputs'];
+const ENCODE_ARG_NAMES: readonly (keyof EncodeArgs)[] = ['z1', 'z2', 'n', 'd', 'options', 'backward', 'gradScale', 'temperatureParams', 'outputs'];
 
 /** Result of the Float32Array convenience path. */
 export interface LossResult {
@@ -209,6 +219,7 @@ export class ContrastiveLoss {
     );
     const given = args.outputs ?? {};
     checkKnownKeys('output', given, Object.keys(plan.outputBytes));
+    if (args.temperatureParams !== undefined) checkTemperatureParams(args.temperatureParams, args.options, given);
     const bankArg = bank && { buffer: (bank as GpuBank).buffer, bytes: opts.bankRows * d * F32 };
     checkEncodeBuffers(
       { z1: args.z1, z2: args.z2, gradScale: args.gradScale, bank: bankArg, outputs: given },
@@ -223,9 +234,18 @@ export class ContrastiveLoss {
     const upstream =
       typeof args.gradScale === 'object' ? args.gradScale : this.lifetimes.constant('up', new Float32Array([args.gradScale ?? 1]), STORAGE);
     const constants: Partial<Record<ConstantName, GPUBuffer>> = {};
+    const tau = args.temperatureParams;
+    const gpuTau = new Map(tau ? TEMPERATURE_FIELDS.map((f) => [f.constant, f.byteOffset] as const) : []);
     for (const [name, data] of Object.entries(plan.constants) as [ConstantName, Uint32Array][]) {
-      constants[name] = this.lifetimes.constant(name, data, UNIFORM);
+      const offset = gpuTau.get(name);
+      // A uniform whose τ is copied in on the GPU is its own cache entry; every call that binds
+      // it copies its τ first, and the GPU runs commands in order, so each call reads its own τ.
+      constants[name] =
+        offset === undefined
+          ? this.lifetimes.constant(name, data, UNIFORM)
+          : this.lifetimes.constant(`${name}, GPU τ`, withoutTemperature(data, offset), UNIFORM);
     }
+    for (const [name, offset] of gpuTau) encoder.copyBufferToBuffer(tau!, 0, constants[name]!, offset, 2 * F32);
     const inputs: Record<InputName, GPUBuffer | undefined> = { z1: args.z1, z2: args.z2, bank: bankArg?.buffer };
     const resolve = (ref: BindingRef): GPUBuffer => {
       switch (ref.kind) {

@@ -196,6 +196,29 @@ function statRowsOf(n: number, o: ResolvedLossOptions): number {
   return o.diagnostics || o.bankRows === 0 ? 2 * n : n;
 }
 
+/**
+ * Where the temperature lives in the uniforms: TileParams and FinalParams both hold
+ * `inv_tau = 1/τ`, `inv_tau2 = 1/(τ·m)` as two adjacent f32 at byte 32 (f[8], f[9] of
+ * {@link packTileParams}/{@link packFinalParams}). With a temperature read on the GPU
+ * (`EncodeArgs.temperatureParams`) the dispatcher copies those 8 bytes into each of them.
+ */
+export const TEMPERATURE_FIELDS: readonly { constant: ConstantName; byteOffset: number }[] = [
+  { constant: 'tile', byteOffset: 32 },
+  { constant: 'final', byteOffset: 32 },
+];
+
+/**
+ * `data` (a param struct of {@link TEMPERATURE_FIELDS}) with its two temperature fields zeroed:
+ * the content of a uniform whose temperature is copied in on the GPU. No CPU-known τ gives
+ * `1/τ = 0`, so these contents never coincide with a CPU-τ uniform in the constants cache.
+ */
+export function withoutTemperature(data: Uint32Array, byteOffset: number): Uint32Array {
+  const copy = data.slice();
+  copy[byteOffset / 4] = 0;
+  copy[byteOffset / 4 + 1] = 0;
+  return copy;
+}
+
 /** normalize_rows / normalize_backward's NormParams. */
 export function packNormParams(n: number, d: number, d4: number): Uint32Array {
   return new Uint32Array([n, d, d4, Math.min(2 * n, TILES.rowsPerSlice)]);

@@ -136,3 +136,22 @@ function outputHint(name: string): string {
   if (name === 'gradTemperature' || name === 'diagnostics') return `set options.${name}: true to get it`;
   return 'not an output of the fused loss';
 }
+
+/** GPUBufferUsage.COPY_SRC. */
+const COPY_SRC = 0x0004;
+
+/**
+ * `EncodeArgs.temperatureParams`: a GPUBuffer of at least 2 f32 with usage COPY_SRC, not one of
+ * the outputs, and no `options.temperature` beside it (two temperatures would be ambiguous).
+ */
+export function checkTemperatureParams(buf: GPUBuffer, options: { temperature?: number }, outputs: Partial<Record<string, GPUBuffer>>): void {
+  if (!buf || typeof buf.size !== 'number') throw new TypeError('temperatureParams must be a GPUBuffer');
+  if (buf.size < 8) throw new RangeError(`temperatureParams holds ${buf.size} bytes, needs at least 8 (1/τ and 1/(τ·m), f32)`);
+  if ((buf.usage & COPY_SRC) !== COPY_SRC) throw new RangeError(`temperatureParams lacks usage COPY_SRC (usage flags ${buf.usage})`);
+  if (options.temperature !== undefined) {
+    throw new RangeError('temperatureParams and options.temperature were both given: leave options.temperature out when τ is read on the GPU');
+  }
+  for (const [name, b] of Object.entries(outputs)) {
+    if (b === buf) throw new RangeError(`outputs.${name} must not be the temperatureParams buffer`);
+  }
+}

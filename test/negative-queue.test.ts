@@ -8,11 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPage, type TestPage } from './harness/page.js';
 import { randomUnitRows } from '../src/negative-queue.js';
-import { makeRng } from './reference/helpers.js';
+import { freshRng } from './reference/helpers.js';
 
-const seed = process.env.QUEUE_SEED ? Number(process.env.QUEUE_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
-console.log(`[negative-queue] random seed ${seed} (reproduce with QUEUE_SEED=${seed})`);
-const rng = makeRng(seed);
+const rng = freshRng('negative-queue', 'QUEUE_SEED');
+const seed = rng.seed;
 
 let page: TestPage;
 beforeAll(async () => {

@@ -23,7 +23,7 @@ describe('strict inputs and options (issue 9 points 3–5)', () => {
     ['gradScaleIsLoss', /^RangeError: gradScale must not be an output buffer \(it is outputs\.loss\)$/],
     ['outputIsInput', /^RangeError: outputs\.gradZ1 must not be an input buffer \(it is z2\)$/],
     ['unknownOutput', /^TypeError: unknown output "gradz1" \(did you mean "gradZ1"\?\); valid: loss, perAnchor, gradZ1, gradZ2, gradTemperature, diagnostics$/],
-    ['unknownArg', /^TypeError: unknown encode argument "backwards" \(did you mean "backward"\?\); valid: z1, z2, n, d, options, backward, gradScale, outputs$/],
+    ['unknownArg', /^TypeError: unknown encode argument "backwards" \(did you mean "backward"\?\); valid: z1, z2, n, d, options, backward, gradScale, temperatureParams, outputs$/],
     ['backwardString', /^TypeError: backward must be true or false, got "no"$/],
     ['float64', /^TypeError: z1 must be a Float32Array, got Float64Array/],
     ['int32', /^TypeError: z2 must be a Float32Array, got Int32Array/],

@@ -20,19 +20,44 @@
  * Forward computes the loss and both gradients in one fused run (when gradients are being
  * recorded); the gradient function multiplies the saved gradients by the upstream `dy` with a
  * tfjs op, on the GPU. Nothing is ever mapped for reading.
+ *
+ * A learnable temperature (τ a scalar tensor) never leaves the GPU either: tfjs computes
+ * `[1/τ, 1/(τ·m)]` into a two-float tensor and the dispatcher copies it into the kernels'
+ * uniforms on the GPU timeline (`EncodeArgs.temperatureParams`), ahead of the passes of the
+ * same submission; the kernels' `gradTemperature` output becomes τ's gradient. A bank tensor
+ * travels like the views (dataToGPU), diagnostics come back like the loss (a GPU copy).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { ContrastiveLoss, type LossOutputs } from '../contrastive-loss.js';
-import { resolveOptions, type LossOptions } from '../options.js';
+import type { LossOptions } from '../options.js';
 import { activeWebGPUBackend, flushBackend, toThisGPU } from './backend.js';
+import { resolveTfjsOptions, type ResolvedTfjsOptions, type TfjsLossOptions } from './op-options.js';
 
 /**
  * Options of {@link contrastiveLoss}: which loss, and its hyper-parameters. Anything left out
  * takes the loss's default (MATH.md: τ = 0.5 for `ntxent`, 0.1 otherwise; σ = 0.5; m = 10;
- * DCLW weights detached).
+ * DCLW weights detached; `negatives: 'all'`). `temperature` may be a scalar tensor (learned),
+ * `bank` a K×D tensor or a GPU bank (e.g. `NegativeQueue.bank`), `diagnostics: true` makes
+ * the four diagnostics available from {@link contrastiveLossDiagnostics}.
  */
-export type ContrastiveLossOpOptions = LossOptions;
+export type ContrastiveLossOpOptions = TfjsLossOptions;
+
+/** The diagnostics tensor of the latest call with `diagnostics: true`, until taken. */
+let latestDiagnostics: tf.Tensor1D | undefined;
+
+/**
+ * The four diagnostics (alignment, uniformity, positiveProbability, npcMultiplier: the order
+ * of `DIAGNOSTIC_NAMES`) of the latest {@link contrastiveLoss} call made with
+ * `diagnostics: true`, as a float32 tensor of shape [4] that stays on the GPU (no read-back
+ * inside the step: read it when you log). The caller takes ownership and disposes it; until
+ * taken, each such call replaces (and disposes) the previous one. `undefined` when there is none.
+ */
+export function contrastiveLossDiagnostics(): tf.Tensor1D | undefined {
+  const d = latestDiagnostics;
+  latestDiagnostics = undefined;
+  return d;
+}
 
 /** One dispatcher per GPUDevice, shared by every call on that device. */
 const dispatchers = new WeakMap<GPUDevice, ContrastiveLoss>();
@@ -97,9 +122,34 @@ function checkInputs(z1: tf.Tensor, z2: tf.Tensor): [number, number] {
   return [z1.shape[0]!, z1.shape[1]!];
 }
 
+/** What one fused run hands back to tfjs (tensors owned by tfjs). */
+interface FusedResult {
+  loss: tf.Scalar;
+  gradZ1?: tf.Tensor2D;
+  gradZ2?: tf.Tensor2D;
+  gradTemperature?: tf.Scalar;
+  diagnostics?: tf.Tensor1D;
+}
+
 /**
- * Run the fused kernels on two views that live on the webgpu backend. Returns tfjs tensors (the
- * loss scalar, and the N×D gradients when `backward`), owned by tfjs.
+ * `[1/τ, 1/(τ·m)]` from a scalar τ tensor, on the GPU: the kernels' two temperature uniforms.
+ * A τ that is ≤ 0 or whose inverse is not finite gives NaN, so the loss is NaN — the op cannot
+ * throw on a value it never reads back, but it must not return a plausible wrong loss.
+ */
+function temperatureParams(tau: tf.Tensor, m: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    const t = tf.reshape(tau, []);
+    const inv = tf.div(1, t);
+    const params = tf.stack([inv, tf.div(inv, m)]) as tf.Tensor1D;
+    const ok = tf.logicalAnd(tf.greater(t, 0), tf.isFinite(tf.div(inv, m)));
+    return tf.where(ok, params, tf.fill([2], NaN)) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Run the fused kernels on two views that live on the webgpu backend. Returns tfjs tensors
+ * (the loss scalar; the N×D gradients and ∂L/∂τ when `backward`; the diagnostics when asked),
+ * owned by tfjs.
  */
 function runFused(
   backend: WebGPUBackend,
@@ -107,34 +157,59 @@ function runFused(
   z2: tf.Tensor2D,
   n: number,
   d: number,
-  options: LossOptions,
+  o: ResolvedTfjsOptions,
+  options: ContrastiveLossOpOptions,
+  tau: tf.Tensor | undefined,
   backward: boolean,
-): { loss: tf.Scalar; gradZ1?: tf.Tensor2D; gradZ2?: tf.Tensor2D } {
+): FusedResult {
   const cl = contrastiveLossDispatcher();
-  toThisGPU(backend, z1);
-  toThisGPU(backend, z2);
+  const onGpu: tf.Tensor[] = [z1, z2];
+  const params = tau ? temperatureParams(tau, o.resolved.dtM) : undefined;
+  if (params) onGpu.push(params);
+  if (o.bankTensor) onGpu.push(o.bankTensor);
+  for (const t of onGpu) toThisGPU(backend, t);
   // Copies into tfjs-pooled buffers; each call submits tfjs's pending commands with its copy.
-  const in1 = z1.dataToGPU();
-  const in2 = z2.dataToGPU();
+  const refs = onGpu.map((t) => t.dataToGPU());
+  params?.dispose();
   let out: LossOutputs | undefined;
   try {
-    if (!in1.buffer || !in2.buffer) throw new Error('contrastiveLoss: the webgpu backend returned no GPUBuffer for an input');
+    if (refs.some((r) => !r.buffer)) throw new Error('contrastiveLoss: the webgpu backend returned no GPUBuffer for an input');
+    const [in1, in2] = refs;
+    const paramsBuffer = params ? refs[2]!.buffer : undefined;
+    const bankBuffer = o.bankTensor ? refs[refs.length - 1]!.buffer : o.gpuBank?.buffer;
+    const { temperature: _t, bank: _b, ...rest } = options;
+    const lossOptions: LossOptions = {
+      ...rest,
+      ...(tau ? {} : { temperature: o.resolved.temperature }),
+      ...(tau && backward ? { gradTemperature: true } : {}),
+      ...(bankBuffer ? { bank: { buffer: bankBuffer, k: o.resolved.bankRows } } : {}),
+    };
     flushBackend(backend);
     const encoder = backend.device.createCommandEncoder({ label: 'webgpu-contrastive tfjs op' });
-    out = cl.encode(encoder, { z1: in1.buffer, z2: in2.buffer, n, d, options, backward });
+    out = cl.encode(encoder, {
+      z1: in1!.buffer!,
+      z2: in2!.buffer!,
+      n,
+      d,
+      options: lossOptions,
+      backward,
+      ...(paramsBuffer ? { temperatureParams: paramsBuffer } : {}),
+    });
     backend.device.queue.submit([encoder.finish()]);
   } finally {
     // After our submit: tfjs may reuse these buffers only for work it submits later.
-    in1.tensorRef.dispose();
-    in2.tensorRef.dispose();
+    for (const r of refs) r.tensorRef.dispose();
   }
   try {
     // Each tf.tensor({buffer}) copies into a tfjs-owned buffer and submits the copy (after ours).
-    const loss = tf.tensor({ buffer: out.loss }, [], 'float32') as tf.Scalar;
-    if (!backward) return { loss };
-    const gradZ1 = tf.tensor({ buffer: out.gradZ1! }, [n, d], 'float32') as tf.Tensor2D;
-    const gradZ2 = tf.tensor({ buffer: out.gradZ2! }, [n, d], 'float32') as tf.Tensor2D;
-    return { loss, gradZ1, gradZ2 };
+    const result: FusedResult = { loss: tf.tensor({ buffer: out.loss }, [], 'float32') as tf.Scalar };
+    if (backward) {
+      result.gradZ1 = tf.tensor({ buffer: out.gradZ1! }, [n, d], 'float32') as tf.Tensor2D;
+      result.gradZ2 = tf.tensor({ buffer: out.gradZ2! }, [n, d], 'float32') as tf.Tensor2D;
+      if (out.gradTemperature) result.gradTemperature = tf.tensor({ buffer: out.gradTemperature }, [], 'float32') as tf.Scalar;
+    }
+    if (out.diagnostics) result.diagnostics = tf.tensor({ buffer: out.diagnostics }, [4], 'float32') as tf.Tensor1D;
+    return result;
   } finally {
     // Handed over by the dispatcher, so ours to destroy; the submitted copies still complete.
     for (const b of Object.values(out)) (b as GPUBuffer).destroy();
@@ -146,12 +221,13 @@ function runFused(
  * augmentations of sample i), computed by the fused WebGPU kernels on the TensorFlow.js
  * `webgpu` backend. Returns the reported mean loss of MATH.md as a scalar.
  *
- * Differentiable with respect to both views (`tf.grad`, `tf.variableGrads`,
- * `optimizer.minimize`): when gradients are being recorded, one fused run computes the loss
- * and both gradients; the gradient function scales them by the upstream gradient on the GPU.
- * Outside a gradient scope only the forward kernels run. Inputs and outputs stay on the GPU.
+ * Differentiable with respect to both views and, when `temperature` is a scalar tensor (a
+ * `tf.Variable`), to τ (`tf.grad`, `tf.variableGrads`, `optimizer.minimize`): when gradients
+ * are being recorded, one fused run computes the loss and every gradient; the gradient function
+ * scales them by the upstream gradient on the GPU. Outside a gradient scope only the forward
+ * kernels run. A `bank` gets no gradient. Inputs and outputs stay on the GPU.
  *
- * @param z1 First view, N×D float32, N ≥ 2.
+ * @param z1 First view, N×D float32, N ≥ 2 (N ≥ 1 with a bank).
  * @param z2 Second view, same shape.
  * @param options The loss and its hyper-parameters ({@link ContrastiveLossOpOptions}).
  * @throws Error when the active backend is not `webgpu`; RangeError/TypeError on bad shapes,
@@ -164,22 +240,51 @@ function runFused(
  * import { contrastiveLoss } from 'webgpu-contrastive/tfjs';
  * await tf.setBackend('webgpu');
  * optimizer.minimize(() => contrastiveLoss(encode(view1), encode(view2), { loss: 'dcl' }));
+ * // CLIP: cross-view candidates and a learned temperature
+ * const tau = tf.variable(tf.scalar(0.07));
+ * optimizer.minimize(() => contrastiveLoss(image, text, { loss: 'ntxent', negatives: 'cross', temperature: tau }));
  * ```
  */
 export function contrastiveLoss(z1: tf.Tensor2D, z2: tf.Tensor2D, options: ContrastiveLossOpOptions): tf.Scalar {
   const backend = activeWebGPUBackend('contrastiveLoss');
   const [n, d] = checkInputs(z1, z2);
-  resolveOptions(options);
-  if (n < 2) throw new RangeError(`contrastiveLoss: N must be ≥ 2 (no negatives with N = 1), got ${n}`);
+  const o = resolveTfjsOptions('contrastiveLoss', options, d);
+  const minRows = o.resolved.bankRows > 0 ? 1 : 2;
+  if (n < minRows) {
+    throw new RangeError(`contrastiveLoss: N must be ≥ ${minRows}${minRows === 2 ? ' (no negatives with N = 1; a bank allows N = 1)' : ''}, got ${n}`);
+  }
   // Only pay for the backward kernels when a gradient is being recorded.
   const backward = tf.engine().isTapeOn();
-  const op = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
-    const r = runFused(backend, a, b, n, d, options, backward);
-    if (backward) save([r.gradZ1!, r.gradZ2!]);
+  const keepDiagnostics = (r: FusedResult) => {
+    if (!r.diagnostics) return;
+    latestDiagnostics?.dispose();
+    latestDiagnostics = tf.keep(r.diagnostics);
+  };
+  const tau = o.tauTensor;
+  if (!tau) {
+    const op = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
+      const r = runFused(backend, a, b, n, d, o, options, undefined, backward);
+      keepDiagnostics(r);
+      if (backward) save([r.gradZ1!, r.gradZ2!]);
+      return {
+        value: r.loss,
+        gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [tf.mul(dy, saved[0]!), tf.mul(dy, saved[1]!)],
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    return op(z1, z2) as tf.Scalar;
+  }
+  const op = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, t: tf.Tensor, save: tf.GradSaveFunc) => {
+    const r = runFused(backend, a, b, n, d, o, options, t, backward);
+    keepDiagnostics(r);
+    if (backward) save([r.gradZ1!, r.gradZ2!, r.gradTemperature!]);
     return {
       value: r.loss,
-      gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [tf.mul(dy, saved[0]!), tf.mul(dy, saved[1]!)],
+      gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [
+        tf.mul(dy, saved[0]!),
+        tf.mul(dy, saved[1]!),
+        tf.reshape(tf.mul(dy, saved[2]!), t.shape),
+      ],
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(z1, z2) as tf.Scalar;
+  return op(z1, z2, tau) as tf.Scalar;
 }

@@ -3,9 +3,18 @@
  * on the `webgpu` backend (peer dependencies: `@tensorflow/tfjs-core`,
  * `@tensorflow/tfjs-backend-webgpu`), and the same losses as plain tfjs ops (the baseline).
  */
-export { contrastiveLoss, contrastiveLossDispatcher, prepareContrastiveLoss, releaseContrastiveLoss } from './contrastive-loss-op.js';
+export {
+  contrastiveLoss,
+  contrastiveLossDiagnostics,
+  contrastiveLossDispatcher,
+  prepareContrastiveLoss,
+  releaseContrastiveLoss,
+} from './contrastive-loss-op.js';
 export type { ContrastiveLossOpOptions } from './contrastive-loss-op.js';
-export { tfjsOpsLoss } from './ops-losses.js';
 export type { TfjsLossOptions } from './op-options.js';
-export type { LossName, LossOptions } from '../options.js';
-export { LOSS_NAMES, DEFAULT_TEMPERATURE, DEFAULT_SIGMA, DEFAULT_DT_M } from '../options.js';
+export { tfjsOpsLoss } from './ops-losses.js';
+export { enqueueKeys } from './queue.js';
+export { NegativeQueue } from '../negative-queue.js';
+export type { NegativeQueueOptions } from '../negative-queue.js';
+export type { LossName, LossOptions, Diagnostics, GpuBank, NegativesMode } from '../options.js';
+export { LOSS_NAMES, DEFAULT_TEMPERATURE, DEFAULT_SIGMA, DEFAULT_DT_M, DIAGNOSTIC_NAMES } from '../options.js';

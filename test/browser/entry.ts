@@ -8,6 +8,8 @@ import { computeSecondWave, runSecondWave, secondWavePeakBytes, secondWaveError 
 import { deviceLossDuringCompute, encodeManyThenSubmit, soak, strictError } from './lifetime-page.js';
 import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-page.js';
 import { negativeQueueErrors, negativeQueueRun } from './negative-queue-page.js';
+import { temperatureParamsErrors, temperatureParamsRuns } from './gpu-temperature-page.js';
+import { tfjsLearnTemperature, tfjsMoCoQueue, tfjsSecondWaveCompare, tfjsSecondWaveErrors, tfjsSecondWaveLeak } from './tfjs-second-wave-page.js';
 
 const pageFunctions = {
   adapterReport,
@@ -28,6 +30,13 @@ const pageFunctions = {
   computeSecondWave,
   secondWaveError,
   secondWavePeakBytes,
+  tfjsSecondWaveCompare,
+  tfjsSecondWaveLeak,
+  tfjsLearnTemperature,
+  tfjsMoCoQueue,
+  tfjsSecondWaveErrors,
+  temperatureParamsRuns,
+  temperatureParamsErrors,
   // issue 9: lifetime, strict inputs, device loss (test/lifetime.test.ts, test/strict.test.ts)
   encodeManyThenSubmit,
   soak,

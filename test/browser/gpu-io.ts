@@ -42,3 +42,21 @@ export function bitwiseEqual(a: Float32Array, b: Float32Array): boolean {
   for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
   return true;
 }
+
+/**
+ * Records what each attempted call throws, as `'Name: message'` (or `'no error'`), under its
+ * name: page functions return these for the Node side to match against.
+ */
+export function errorRecorder(): { out: Record<string, string>; attempt: (name: string, f: () => unknown) => void } {
+  const out: Record<string, string> = {};
+  const attempt = (name: string, f: () => unknown) => {
+    try {
+      const r = f() as { dispose?: () => void } | undefined;
+      r?.dispose?.();
+      out[name] = 'no error';
+    } catch (e) {
+      out[name] = `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+  return { out, attempt };
+}

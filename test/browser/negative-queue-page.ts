@@ -3,7 +3,7 @@
  * and read the ring back, and the queue's errors. Only `navigator.gpu`/the device is used.
  */
 import { NegativeQueue } from '../../src/negative-queue.js';
-import { readBack, upload } from './gpu-io.js';
+import { errorRecorder, readBack, upload } from './gpu-io.js';
 import { pageDevice } from './smoke.js';
 
 /** What {@link negativeQueueRun} reports. */
@@ -67,15 +67,7 @@ export async function negativeQueueRun(
 /** The messages of the queue's argument errors (each call must throw before encoding anything). */
 export async function negativeQueueErrors(): Promise<Record<string, string>> {
   const device = await pageDevice();
-  const out: Record<string, string> = {};
-  const attempt = (name: string, f: () => unknown) => {
-    try {
-      f();
-      out[name] = 'no error';
-    } catch (e) {
-      out[name] = `${(e as Error).name}: ${(e as Error).message}`;
-    }
-  };
+  const { out, attempt } = errorRecorder();
   attempt('k0', () => NegativeQueue.create({ device, k: 0, d: 4 }));
   attempt('d1.5', () => NegativeQueue.create({ device, k: 4, d: 1.5 }));
   attempt('rowsLength', () => NegativeQueue.create({ device, k: 4, d: 4, rows: new Float32Array(15) }));

@@ -20,11 +20,11 @@ export function makeRng(seed: number): Rng {
   return { seed, uniform, gaussian: () => gaussian(uniform) };
 }
 
-/** A fresh RNG for this test file: seed from REF_SEED if set, else random; printed either way. */
-export function freshRng(file: string): Rng {
-  const env = process.env.REF_SEED;
+/** A fresh RNG for this test file: seed from `envVar` (REF_SEED) if set, else random; printed either way. */
+export function freshRng(file: string, envVar = 'REF_SEED'): Rng {
+  const env = process.env[envVar];
   const seed = env !== undefined && env !== '' ? Number(env) >>> 0 : Math.floor(Math.random() * 2 ** 32) >>> 0;
-  console.log(`[${file}] random seed ${seed} (reproduce with REF_SEED=${seed})`);
+  console.log(`[${file}] random seed ${seed} (reproduce with ${envVar}=${seed})`);
   return makeRng(seed);
 }
 
