@@ -3,7 +3,10 @@
 // Prepended with similarity_tile.wgsl (TileParams, load_u, masks).
 //
 // Math (MATH.md), S_ab = u_a·u_b / τ, neg(a) the loss's candidate set (see similarity_tile.wgsl):
-//   stats[a].x = lse_a = log Σ_{b∈neg(a)} exp(S_ab)           (online running max: any τ > 0)
+//   stats[a].x = lse_a − 1/τ, lse_a = log Σ_{b∈neg(a)} exp(S_ab)   (online running max: any τ > 0)
+//                stored as its excess over the largest possible logit 1/τ, (max − 1/τ) + log Σ:
+//                ℓ = lse − s⁺ cancels terms of size 1/τ, and near the cap (near-duplicate rows,
+//                D = 1, identical views) this keeps f32's resolution of ℓ instead of that of 1/τ
 //   stats[a].y = log Σ_{b∈neg(a)} exp(u_a·u_b / (τ·m))       (SECOND_TEMPERATURE, dualtemp; else 0)
 //   stats[a].z = Σ_{b∈neg(a)} softmax_a(b)·S_ab               (SOFTMAX_MEAN, for ∂L/∂τ; else 0)
 //                kept as Σ exp(S_ab − max)·S_ab beside the running sum, rescaled with it
@@ -176,6 +179,8 @@ fn merge_row(lid: u32) -> vec2<f32> {
 }
 
 fn log_sum(ms: vec2<f32>) -> f32 { return ms.x + log(ms.y); }
+// The same, less `cap`, subtracted before the log is added (exact when the max is near the cap).
+fn log_sum_excess(ms: vec2<f32>, cap: f32) -> f32 { return (ms.x - cap) + log(ms.y); }
 
 @compute @workgroup_size(16, 8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
@@ -247,7 +252,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
   var ms = vec2<f32>(NEG_BIG, 0.0);
   if (lid < SROWS) {
     ms = merge_row(lid);
-    out.x = log_sum(ms);
+    out.x = log_sum_excess(ms, params.inv_tau);
   }
   if (with_t) {
     workgroupBarrier();

@@ -85,13 +85,15 @@ fn pos_coef_of(a: vec4<u32>) -> vec4<f32> {
   return vec4<f32>(coefs[r.x].y, coefs[r.y].y, coefs[r.z].y, coefs[r.w].y);
 }
 
-// W for the thread's four rows and candidate b (dots `x`, already divided by τ).
+// W for the thread's four rows and candidate b (dots `x`, already divided by τ). anchor_stats
+// stores lse − 1/τ, so the exponent is (x − 1/τ) − (lse − 1/τ).
 // A bank row b has no lse or coefficient of its own (no gradient flows to the bank).
 fn weights(a: vec4<u32>, pa: vec4<u32>, b: u32, x: vec4<f32>, lse_a: vec4<f32>, c_a: vec4<f32>) -> vec4<f32> {
-  var w = c_a * exp(x - lse_a);
+  let x_excess = x - vec4<f32>(params.inv_tau);
+  var w = c_a * exp(x_excess - lse_a);
   if (!bank_form()) {
     let bb = min(b, params.two_n - 1u);
-    w += coefs[bb].x * exp(x - vec4<f32>(stats[bb].x));
+    w += coefs[bb].x * exp(x_excess - vec4<f32>(stats[bb].x));
   }
   return select(vec4<f32>(0.0), w, negative_mask(a, pa, b));
 }

@@ -1,11 +1,13 @@
 // loss_finalize.wgsl — per-anchor losses, the mean loss, the backward coefficients, and (when
 // asked) ∂L/∂τ and the diagnostics.
 //
-// Math (MATH.md), with s⁺_a = pair[a mod N].x/τ, lse_a = stats[a].x and x_a = lse_a − s⁺_a:
+// Math (MATH.md), with s⁺_a = pair[a mod N].x/τ, lse_a = stats[a].x + 1/τ (anchor_stats keeps the
+// excess over 1/τ) and x_a = lse_a − s⁺_a = stats[a].x − (pair.x − 1)/τ, taken in that order so the
+// terms of size 1/τ cancel exactly:
 //   ntxent   ℓ = softplus(x)              c = β = sigmoid(x)
 //   dcl      ℓ = x                        c = β = 1
 //   flatnce  ℓ = softplus(x) (reported)   c = β = 1   (FlatNCE's gradient is DCL's)
-//   dclw     ℓ = lse − w_i s⁺, i = a mod N, w_i = 2 − N·softmax(pair.x/σ)_i
+//   dclw     ℓ = lse − w_i s⁺ = x + (1 − w_i) s⁺, i = a mod N, w_i = 2 − N·softmax(pair.x/σ)_i
 //            c = 1, β = w_i; weight_grad adds ∂L/∂r_j = π_j (s_j − Σ_i π_i s_i) through r
 //   dualtemp ℓ = f_a·(−log P), f = α/(1 − P) detached, α = 1 − Q. With x = lse − s⁺:
 //            −log P = softplus(x), 1 − P = exp(lse − lse_all) = sigmoid(x), likewise
@@ -109,6 +111,8 @@ fn positive_of(a: u32) -> u32 {
   return select(a + params.n, a - params.n, a >= params.n);
 }
 fn cos_pos(a: u32) -> f32 { return pair[a % params.n].x; }
+// x_a = lse_a − s⁺_a from the stored excess: (cos − 1)/τ is exact-ish where cos is near 1.
+fn lse_minus_pos(a: u32) -> f32 { return stats[a].x - (cos_pos(a) - 1.0) * params.inv_tau; }
 
 // DCLW weight w_i and softmax π_i (valid after the softmax reduction).
 fn pi_of(i: u32) -> f32 { return exp(pair[i].x * params.inv_sigma - r_max) / r_sum; }
@@ -117,15 +121,14 @@ fn weight_of(i: u32) -> f32 { return 2.0 - f32(params.n) * pi_of(i); }
 // (ℓ_a, c_a, β_a) for one anchor a < A.
 fn anchor_terms(a: u32) -> vec3<f32> {
   let s_pos = cos_pos(a) * params.inv_tau;
-  let lse = stats[a].x;
-  let x = lse - s_pos;
+  let x = lse_minus_pos(a);
   switch params.loss_kind {
     case NTXENT: { let g = sigmoid(x); return vec3<f32>(softplus(x), g, g); }
     case DCL: { return vec3<f32>(x, 1.0, 1.0); }
     case FLATNCE: { return vec3<f32>(softplus(x), 1.0, 1.0); }
     case DCLW: {
       let w = weight_of(a % params.n);
-      return vec3<f32>(lse - w * s_pos, 1.0, w);
+      return vec3<f32>(x + (1.0 - w) * s_pos, 1.0, w);
     }
     default: { // DUALTEMP
       // −log P = softplus(x) and 1 − P = sigmoid(x) (= exp(lse − lse_all), no subtraction);
@@ -218,7 +221,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       cc = scale * t.y;
       pc = -scale * t.z;
       let s_pos = cos_pos(a) * params.inv_tau;
-      let x = stats[a].x - s_pos;
+      let x = lse_minus_pos(a);
       acc += vec4<f32>(t.x, t.y * stats[a].z - t.z * s_pos, sigmoid(-x), sigmoid(x));
     }
     let p = positive_of(a);

@@ -110,9 +110,10 @@ describe('the fused kernels under the race detector', () => {
       }
       // The intermediate statistics, to localize a mismatch below.
       for (let a = 0; a < anchors; a++) {
-        const lse = got.workspace.stats[4 * a]!;
-        const le = perAnchorError(lse, ref.lse[a]!, tau);
-        expect(le.ok, `${where}: lse[${a}] ${lse} vs ${ref.lse[a]} (${le.describe})`).toBe(true);
+        // anchor_stats stores lse − 1/τ (its excess over the largest possible logit).
+        const excess = got.workspace.stats[4 * a]!;
+        const le = perAnchorError(excess, ref.lse[a]! - 1 / tau, tau);
+        expect(le.ok, `${where}: lse[${a}] − 1/τ = ${excess} vs ${ref.lse[a]! - 1 / tau} (${le.describe})`).toBe(true);
       }
       for (let i = 0; i < c.n; i++) {
         const sp = perAnchorError(got.workspace.pair[2 * i]! / tau, ref.sPos[i]!, tau);

@@ -56,7 +56,7 @@ export function fusedLossSuite(runtime: TestRuntimeName): void {
     expect(gpu.inputsUnchanged, `${where}: inputs changed`).toBe(true);
     expect(gpu.deterministic, `${where}: two runs differ`).toBe(true);
     expect(gpu.forwardOnlyMatches, `${where}: forward-only ${gpu.forwardOnlyLoss} vs ${gpu.loss}`).toBe(true);
-    const le = lossError(gpu.loss, ref.loss);
+    const le = lossError(gpu.loss, ref.loss, ref.perAnchor);
     if (process.env.FUSED_LOG) console.log(`${where} loss ${le.describe}`);
     expect(le.ok, `${where}: loss ${gpu.loss} vs reference ${ref.loss} (${le.describe})`).toBe(true);
     for (let a = 0; a < 2 * n; a++) {
