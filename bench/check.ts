@@ -13,7 +13,7 @@ export const LOSS_REL_TOL = 1e-4;
 export const GRAD_REL_L2_TOL = 1e-3;
 
 /** ‖got − want‖₂ / ‖want‖₂ over z1 and z2 together. */
-function relL2(got: [Float32Array, Float32Array], want: [Float64Array, Float64Array]): number {
+export function relL2(got: [Float32Array, Float32Array], want: [Float64Array, Float64Array]): number {
   let num = 0;
   let den = 0;
   for (let k = 0; k < 2; k++) {

@@ -42,6 +42,14 @@ export interface BenchConfig {
   fmaTargetMs: number;
   outDir: string;
   seed: number;
+  /** `--bank`: run only the bank-form (queue) cases instead of the sweep. */
+  bank: boolean;
+  bankLosses: BenchLoss[];
+  bankN: number;
+  bankD: number;
+  bankKs: number[];
+  /** K of the bank-form reference check (at bankN × bankD). */
+  bankCheckK: number;
 }
 
 export const USAGE = `npm run bench -- [flags]
@@ -75,6 +83,12 @@ for the node runtime, which draws no chart).
   --probe-max-n NUM       stop doubling past this N (default 1048576)
   --fma-workgroups NUM    workgroups of the FMA microkernel (default 4096)
   --fma-target-ms NUM     run it until one dispatch takes this long (default 200; 50 with --quick)
+  --bank                  bank (queue) form only, instead of the sweep: N anchors against K bank
+                          rows, fused vs tfjsOpsLoss, fwd+bwd; writes <adapter>[-node]-bank.json
+  --bank-loss LIST        losses of the bank form (default ntxent)
+  --bank-n NUM, --bank-d NUM   N and D of the bank form (default 256, 128)
+  --bank-k LIST           bank sizes K (default 4096,65536)
+  --bank-check-k NUM      K of the bank form's float64 reference check (default 4096)
   --out DIR               results directory (default bench/results)
   --seed NUM              input seed (default 1)
   --help`;
@@ -136,6 +150,12 @@ export function parseBenchArgs(argv: string[]): BenchConfig | null {
       'fma-target-ms': { type: 'string' },
       out: { type: 'string' },
       seed: { type: 'string' },
+      bank: { type: 'boolean' },
+      'bank-loss': { type: 'string' },
+      'bank-n': { type: 'string' },
+      'bank-d': { type: 'string' },
+      'bank-k': { type: 'string' },
+      'bank-check-k': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -173,5 +193,11 @@ export function parseBenchArgs(argv: string[]): BenchConfig | null {
     fmaTargetMs: v['fma-target-ms'] !== undefined ? int(v['fma-target-ms'], '--fma-target-ms') : quick ? 50 : 200,
     outDir: v.out ?? 'bench/results',
     seed: v.seed !== undefined ? int(v.seed, '--seed', 0) : 1,
+    bank: v.bank ?? false,
+    bankLosses: v['bank-loss'] !== undefined ? losses(v['bank-loss'], '--bank-loss') : ['ntxent'],
+    bankN: v['bank-n'] !== undefined ? int(v['bank-n'], '--bank-n') : 256,
+    bankD: v['bank-d'] !== undefined ? int(v['bank-d'], '--bank-d') : 128,
+    bankKs: v['bank-k'] !== undefined ? ints(v['bank-k'], '--bank-k') : [4096, 65536],
+    bankCheckK: v['bank-check-k'] !== undefined ? int(v['bank-check-k'], '--bank-check-k') : 4096,
   };
 }

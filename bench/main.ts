@@ -6,13 +6,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runBankBench } from './bank.js';
 import { checkAgainstReference } from './check.js';
 import { timeVsNChart } from './chart-series.js';
 import { USAGE, parseBenchArgs, type BenchConfig } from './cli.js';
 import { probeMaxBatch } from './probe.js';
-import { adapterSlug, formatChecks, formatFma, formatMaxBatch, formatRows, rowFlops, writeResults } from './report.js';
+import { adapterSlug, formatChecks, formatFma, formatMaxBatch, formatRows, rowFlops, rowTiming, writeResults } from './report.js';
 import { openBenchSession, type BenchSession } from './session.js';
-import { summarize } from './stats.js';
 import type { BenchLoss, BenchPath, CaseSpec, CaseTiming, CheckRow, FmaPeak, ResultRow, ResultsFile } from './types.js';
 
 const t0 = Date.now();
@@ -31,22 +31,7 @@ function shapes(cfg: BenchConfig): [number, number][] {
 
 /** A results row from one case's timings. */
 function toRow(loss: ResultRow['loss'], path: BenchPath, n: number, d: number, t: CaseTiming): ResultRow {
-  const s = summarize(t.wallMs);
-  return {
-    loss,
-    n,
-    d,
-    path,
-    median_ms: s.median,
-    min_ms: s.min,
-    max_ms: s.max,
-    runs: t.wallMs.length,
-    gpu_ms: t.gpuMs,
-    gflops: rowFlops(loss, n, d) / (s.median * 1e6),
-    peak_bytes: t.peakBytes,
-    ...(t.peakBytesDispatcher !== undefined ? { peak_bytes_dispatcher: t.peakBytesDispatcher } : {}),
-    ...(t.poolBytes !== undefined ? { pool_bytes: t.poolBytes } : {}),
-  };
+  return { loss, n, d, path, ...rowTiming(t, rowFlops(loss, n, d)) };
 }
 
 async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
@@ -178,7 +163,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await run(cfg, argv);
+    if (cfg.bank) await runBankBench(cfg, argv, log);
+    else await run(cfg, argv);
     return 0;
   } catch (e) {
     process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -1,7 +1,8 @@
 /** The results on stdout (tables) and on disk (bench/results/<adapter-slug>.json). */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AdapterSummary, CheckRow, FmaPeak, MaxBatchRow, ResultRow, ResultsFile } from './types.js';
+import { summarize } from './stats.js';
+import type { AdapterSummary, BankResultsFile, CaseTiming, CheckRow, FmaPeak, MaxBatchRow, ResultRow, ResultsFile, RowTiming } from './types.js';
 
 /** A file-name-safe name for the adapter: vendor-architecture-description, lowercase. */
 export function adapterSlug(a: AdapterSummary): string {
@@ -19,13 +20,32 @@ export function rowFlops(loss: ResultRow['loss'], n: number, d: number): number 
   return (loss === 'matmul' ? 2 : 6) * (2 * n) ** 2 * d;
 }
 
-function pad(cells: string[][]): string {
+/** The measured fields of a row from one case's timings; `flops` of one run gives GFLOP/s at the median. */
+export function rowTiming(t: CaseTiming, flops: number): RowTiming {
+  const s = summarize(t.wallMs);
+  return {
+    median_ms: s.median,
+    min_ms: s.min,
+    max_ms: s.max,
+    runs: t.wallMs.length,
+    gpu_ms: t.gpuMs,
+    gflops: flops / (s.median * 1e6),
+    peak_bytes: t.peakBytes,
+    ...(t.peakBytesDispatcher !== undefined ? { peak_bytes_dispatcher: t.peakBytesDispatcher } : {}),
+    ...(t.poolBytes !== undefined ? { pool_bytes: t.poolBytes } : {}),
+  };
+}
+
+/** A table: the first column left-aligned, the others right-aligned. */
+export function pad(cells: string[][]): string {
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((r) => r[c]!.length)));
   return cells.map((r) => r.map((x, c) => (c < 1 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join('  ')).join('\n');
 }
 
-const ms = (v: number | null) => (v === null ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+/** Milliseconds, to 3 significant figures or so; '-' for null. */
+export const ms = (v: number | null) => (v === null ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+/** Bytes as MiB, one decimal; '-' when absent. */
+export const mib = (b: number | undefined) => (b === undefined ? '-' : (b / 2 ** 20).toFixed(1));
 
 /** The timing table, with tfjs/fused speed-up on the fused rows. */
 export function formatRows(rows: ResultRow[]): string {
@@ -56,8 +76,8 @@ export function formatFma(f: FmaPeak | null, error?: string): string {
   return `FMA peak: ${f.gflops.toFixed(1)} GFLOP/s (${(f.flops / 1e9).toFixed(2)} GFLOP in ${f.ms.toFixed(2)} ms ${f.timing} time; ${f.workgroups} workgroups × 256, ${f.iterations} loop trips)`;
 }
 
-/** Write the JSON results to `<dir>/<stem>.json`; returns its path. */
-export function writeResults(dir: string, stem: string, results: ResultsFile): string {
+/** Write the JSON results (the sweep's or the bank form's) to `<dir>/<stem>.json`; returns its path. */
+export function writeResults(dir: string, stem: string, results: ResultsFile | BankResultsFile): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${stem}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);

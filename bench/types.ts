@@ -56,13 +56,8 @@ export interface CaseTiming {
   value: number;
 }
 
-/** One row of the results table. */
-export interface ResultRow {
-  /** The loss, or `matmul` for the U·Uᵀ rows (tfjs matMul and the WGSL GEMM). */
-  loss: BenchLoss | 'matmul';
-  n: number;
-  d: number;
-  path: BenchPath;
+/** The measured part of a results row (the sweep's and the bank form's), from one {@link CaseTiming}. */
+export interface RowTiming {
   median_ms: number;
   min_ms: number;
   max_ms: number;
@@ -72,12 +67,21 @@ export interface ResultRow {
   gpu_ms: number | null;
   /**
    * GFLOP/s at the median wall time: 6·(2N)²·D flops for a loss forward+backward, 2·(2N)²·D
-   * for the bare matMul row.
+   * for the bare matMul row, a nominal 6·N·K·D for the bank form.
    */
   gflops: number;
   peak_bytes: number;
   peak_bytes_dispatcher?: number;
   pool_bytes?: number;
+}
+
+/** One row of the results table. */
+export interface ResultRow extends RowTiming {
+  /** The loss, or `matmul` for the U·Uᵀ rows (tfjs matMul and the WGSL GEMM). */
+  loss: BenchLoss | 'matmul';
+  n: number;
+  d: number;
+  path: BenchPath;
 }
 
 /** One path's largest batch. */
@@ -133,4 +137,36 @@ export interface ResultsFile {
   max_batch: MaxBatchRow[];
   /** Cases that threw instead of producing a row. */
   errors: { loss: string; n: number; d: number; path: BenchPath; error: string }[];
+}
+
+/** One bank-form case (`--bank`): N anchors of D against a bank of K rows. */
+export interface BankCaseSpec extends CaseSpec {
+  /** Bank rows K. */
+  k: number;
+}
+
+/** One row of the bank-form table: the fused kernels or tfjsOpsLoss, forward+backward. */
+export interface BankRow extends RowTiming {
+  loss: BenchLoss;
+  n: number;
+  d: number;
+  k: number;
+  path: 'fused' | 'tfjs';
+}
+
+/** A bank-form check against the float64 reference, at K = `k`. */
+export interface BankCheckRow extends CheckRow {
+  k: number;
+}
+
+/** bench/results/<adapter-slug>[-node]-bank.json */
+export interface BankResultsFile {
+  adapter: AdapterSummary & { slug: string };
+  date: string;
+  browser: string;
+  runtime: BenchRuntime;
+  argv: string[];
+  checks: BankCheckRow[];
+  rows: BankRow[];
+  errors: { loss: string; n: number; d: number; k: number; path: 'fused' | 'tfjs'; error: string }[];
 }

@@ -11,6 +11,7 @@ import { probeTfjs, timeMatmul, timeTfjs } from './tfjs-case.js';
 import { runBothPaths } from './check.js';
 import { renderChart } from './chart.js';
 import { timeGemm } from './gemm-case.js';
+import { runBankBothPaths, timeBankFused, timeBankTfjs } from './bank-case.js';
 
 /** Every page function, by name: called by RPC in Chromium, or directly in Node (bench/session.ts). */
 export const pageFunctions = {
@@ -29,6 +30,9 @@ export const pageFunctions = {
   probeTfjs,
   runBothPaths,
   renderChart,
+  timeBankFused,
+  timeBankTfjs,
+  runBankBothPaths,
 };
 
 /** The functions the benchmark page offers to Node. */

@@ -9,11 +9,12 @@ import { repeatCase } from './repeat.js';
 import { benchViews } from '../random.js';
 import { summarize } from '../stats.js';
 import type { BenchLoss, CaseSpec, CaseTiming } from '../types.js';
+import type { LossOptions } from '../../src/options.js';
 
 const STORAGE_IO = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 /** The buffers the bench itself owns for one fused case. */
-class FusedIo {
+export class FusedIo {
   readonly z1: GPUBuffer;
   readonly z2: GPUBuffer;
   readonly outputs: { loss: GPUBuffer; perAnchor: GPUBuffer; gradZ1: GPUBuffer; gradZ2: GPUBuffer };
@@ -40,13 +41,13 @@ class FusedIo {
   }
 }
 
-/** One fused forward+backward: encode, submit, read the loss back. */
-async function fusedRun(loss: BenchLoss, n: number, d: number, io: FusedIo, timer: PassTimer | null) {
+/** One fused forward+backward with `options` (e.g. a GPU bank): encode, submit, read the loss back. */
+export async function fusedRun(options: LossOptions, n: number, d: number, io: FusedIo, timer: PassTimer | null) {
   const { device, fused } = await benchContext();
   const t0 = performance.now();
   const encoder = device.createCommandEncoder();
   timer?.begin(encoder);
-  fused.encode(encoder, { z1: io.z1, z2: io.z2, n, d, options: { loss }, backward: true, outputs: io.outputs });
+  fused.encode(encoder, { z1: io.z1, z2: io.z2, n, d, options, backward: true, outputs: io.outputs });
   timer?.end(encoder);
   encoder.copyBufferToBuffer(io.outputs.loss, 0, io.staging, 0, 4);
   device.queue.submit([encoder.finish()]);
@@ -67,7 +68,7 @@ export async function timeFused(loss: BenchLoss, spec: CaseSpec): Promise<CaseTi
   const timer = ctx.timestamps ? new PassTimer(ctx.device) : null;
   try {
     const r = await withErrorScopes(ctx.device, `fused ${loss} N=${n} D=${d}`, () =>
-      repeatCase(spec, () => fusedRun(loss, n, d, io, timer), () => ctx.fused.resetPeakBytes()),
+      repeatCase(spec, () => fusedRun({ loss }, n, d, io, timer), () => ctx.fused.resetPeakBytes()),
     );
     assertAlive(ctx);
     const dispatcher = ctx.fused.peakBytes;
@@ -92,7 +93,7 @@ export async function probeFused(loss: BenchLoss, n: number, d: number, seed: nu
     const io = new FusedIo(ctx.device, n, d, seed);
     try {
       const t0 = performance.now();
-      const r = await fusedRun(loss, n, d, io, null);
+      const r = await fusedRun({ loss }, n, d, io, null);
       assertAlive(ctx);
       if (!Number.isFinite(r.value)) throw new Error(`the loss read back is ${r.value}`);
       return (performance.now() - t0) / 1000;

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { tfjsOpsLoss } from '../../src/tfjs/ops-losses.js';
+import type { TfjsLossOptions } from '../../src/tfjs/op-options.js';
 import { assertAlive, benchContext } from './context.js';
 import { withErrorScopes } from './error-scope.js';
 import { repeatCase, type RunSample } from './repeat.js';
@@ -14,7 +15,7 @@ import { benchViews, normalArray } from '../random.js';
 import type { BenchLoss, CaseSpec, CaseTiming } from '../types.js';
 
 /** A computation that returns tensors; the first is the scalar whose value is reported. */
-type Step = () => tf.Tensor[];
+export type Step = () => tf.Tensor[];
 
 /** Run `step`, await every output's data, dispose them; the wall time covers both. */
 async function runStep(step: Step): Promise<RunSample> {
@@ -40,7 +41,7 @@ async function kernelMs(step: Step, timestamps: boolean): Promise<number | null>
 }
 
 /** Warm-up, timed repeats, one tf.time run; memory peaks over the timed runs. */
-async function timeStep(what: string, spec: CaseSpec, step: Step, inputs: tf.Tensor[]): Promise<CaseTiming> {
+export async function timeStep(what: string, spec: CaseSpec, step: Step, inputs: tf.Tensor[]): Promise<CaseTiming> {
   const ctx = await benchContext();
   const memory = tfjsPeakMemory(ctx.backend);
   try {
@@ -58,14 +59,14 @@ async function timeStep(what: string, spec: CaseSpec, step: Step, inputs: tf.Ten
 }
 
 /** Read one value that depends on each tensor, so their uploads finish before anything is timed. */
-async function settle(tensors: tf.Tensor2D[]): Promise<void> {
+export async function settle(tensors: tf.Tensor2D[]): Promise<void> {
   const probe = tf.tidy(() => tf.addN(tensors.map((t) => tf.slice(t, [0, 0], [1, 1]))));
   await probe.data();
   probe.dispose();
 }
 
 /** The two views as tensors on the WebGPU backend, uploaded before any timing. */
-async function viewTensors(n: number, d: number, seed: number): Promise<[tf.Tensor2D, tf.Tensor2D]> {
+export async function viewTensors(n: number, d: number, seed: number): Promise<[tf.Tensor2D, tf.Tensor2D]> {
   const { z1, z2 } = benchViews(n, d, seed);
   const t1 = tf.tensor2d(z1, [n, d]);
   const t2 = tf.tensor2d(z2, [n, d]);
@@ -73,9 +74,9 @@ async function viewTensors(n: number, d: number, seed: number): Promise<[tf.Tens
   return [t1, t2];
 }
 
-/** The valueAndGrads step of one loss: returns [value, ∂/∂z1, ∂/∂z2]. */
-function lossStep(loss: BenchLoss, z1: tf.Tensor2D, z2: tf.Tensor2D): Step {
-  const valueAndGrads = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => tfjsOpsLoss(a as tf.Tensor2D, b as tf.Tensor2D, { loss }));
+/** The valueAndGrads step of one loss (its options, e.g. a bank tensor): returns [value, ∂/∂z1, ∂/∂z2]. */
+export function lossStep(options: TfjsLossOptions, z1: tf.Tensor2D, z2: tf.Tensor2D): Step {
+  const valueAndGrads = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => tfjsOpsLoss(a as tf.Tensor2D, b as tf.Tensor2D, options));
   return () => {
     const { value, grads } = valueAndGrads([z1, z2]);
     return [value, ...grads];
@@ -87,7 +88,7 @@ export async function timeTfjs(loss: BenchLoss, spec: CaseSpec): Promise<CaseTim
   const ctx = await benchContext();
   assertAlive(ctx);
   const [z1, z2] = await viewTensors(spec.n, spec.d, spec.seed);
-  return timeStep(`tfjs ${loss} N=${spec.n} D=${spec.d}`, spec, lossStep(loss, z1, z2), [z1, z2]);
+  return timeStep(`tfjs ${loss} N=${spec.n} D=${spec.d}`, spec, lossStep({ loss }, z1, z2), [z1, z2]);
 }
 
 /**
@@ -118,7 +119,7 @@ export async function probeTfjs(loss: BenchLoss, n: number, d: number, seed: num
   const [z1, z2] = await viewTensors(n, d, seed);
   try {
     return await withErrorScopes(ctx.device, `tfjs ${loss} N=${n} D=${d}`, async () => {
-      const step = lossStep(loss, z1, z2);
+      const step = lossStep({ loss }, z1, z2);
       let seconds = NaN;
       for (let i = 0; i < 2; i++) {
         const t0 = performance.now();
