@@ -48,7 +48,8 @@ export function loadMnist(demoDir: string): { images: Uint8Array; labels: Uint8A
   return { images, labels };
 }
 
-function parseArgs(argv: string[]): { config: DemoOverrides; out?: string; serve: boolean; mocoOnly: boolean } {
+/** Parse the demo's flags into page overrides (throws on an unknown flag or a bad value). */
+export function parseArgs(argv: string[]): { config: DemoOverrides; out?: string; serve: boolean; mocoOnly: boolean } {
   const config: DemoOverrides = {};
   let out: string | undefined;
   let serve = false;
