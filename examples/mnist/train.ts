@@ -6,7 +6,9 @@
  * layer's matmuls dominate a step, and this buys about 2× more steps in the same time.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { contrastiveLoss } from '../../src/tfjs/contrastive-loss-op.js';
+import { contrastiveLoss, contrastiveLossDispatcher } from '../../src/tfjs/contrastive-loss-op.js';
+import { enqueueKeys } from '../../src/tfjs/queue.js';
+import { NegativeQueue } from '../../src/negative-queue.js';
 import type { LossName } from '../../src/options.js';
 import { gaussian, mulberry32 } from '../../src/random.js';
 
@@ -123,18 +125,21 @@ export interface Encoder {
   b2: tf.Variable;
 }
 
-/** Glorot-uniform weights and zero biases for `input`-wide images, from `seed`. */
-export function makeEncoder(input: number, hidden: number, out: number, seed: number): Encoder {
+/**
+ * Glorot-uniform weights and zero biases for `input`-wide images, from `seed`. `trainable: false`
+ * makes variables the optimizer leaves alone (MoCo's momentum encoder, updated by EMA instead).
+ */
+export function makeEncoder(input: number, hidden: number, out: number, seed: number, trainable = true): Encoder {
   const rand = mulberry32(seed);
   const glorot = (fanIn: number, fanOut: number) => {
     const limit = Math.sqrt(6 / (fanIn + fanOut));
     return tf.tensor2d(new Float32Array(fanIn * fanOut).map(() => (2 * rand() - 1) * limit), [fanIn, fanOut]);
   };
   return {
-    w1: tf.variable(glorot(input, hidden)),
-    b1: tf.variable(tf.zeros([hidden])),
-    w2: tf.variable(glorot(hidden, out)),
-    b2: tf.variable(tf.zeros([out])),
+    w1: tf.variable(glorot(input, hidden), trainable),
+    b1: tf.variable(tf.zeros([hidden]), trainable),
+    w2: tf.variable(glorot(hidden, out), trainable),
+    b2: tf.variable(tf.zeros([out]), trainable),
   };
 }
 
@@ -149,6 +154,14 @@ function represent(e: Encoder, x: tf.Tensor2D): tf.Tensor2D {
 
 function project(e: Encoder, h: tf.Tensor2D): tf.Tensor2D {
   return tf.add(tf.matMul(h, e.w2), e.b2);
+}
+
+/** MoCo's extra settings: a queue of negatives filled by a momentum (EMA) copy of the encoder. */
+export interface MocoConfig {
+  /** K, rows of the negative queue (starts as random unit rows). */
+  queue: number;
+  /** EMA coefficient m of the key encoder: θ_k ← m·θ_k + (1 − m)·θ_q after every step. */
+  momentum: number;
 }
 
 /** One training run's settings. */
@@ -167,6 +180,11 @@ export interface RunConfig {
   minArea: number;
   /** Read the running loss back every this many steps (for the chart). */
   logEvery: number;
+  /**
+   * MoCo instead of SimCLR: queries z1 from the trained encoder, keys z2 from its momentum copy,
+   * the loss's candidates are the queue (`bank`), and each step's keys are enqueued after its loss.
+   */
+  moco?: MocoConfig;
 }
 
 /** A logged point: mean loss over the steps since the previous point. */
@@ -184,6 +202,9 @@ export interface LossPoint {
 export async function train(digits: Digits, pool: Int32Array, c: RunConfig, onLog: (p: LossPoint) => void): Promise<{ encoder: Encoder; curve: LossPoint[]; msPerStep: number }> {
   const width = inputWidth(c.pool);
   const encoder = makeEncoder(width, c.hidden, c.out, c.seed);
+  // MoCo: the key encoder starts as an exact copy (same seed) and never gets gradients.
+  const keyEncoder = c.moco ? makeEncoder(width, c.hidden, c.out, c.seed, false) : undefined;
+  const queue = c.moco ? NegativeQueue.create({ device: contrastiveLossDispatcher().device, k: c.moco.queue, d: c.out, seed: c.seed }) : undefined;
   const optimizer = tf.train.adam(c.learningRate);
   const rand = mulberry32(c.seed * 7919 + 1);
   let order = permutation(pool.length, rand);
@@ -222,6 +243,14 @@ export async function train(digits: Digits, pool: Int32Array, c: RunConfig, onLo
     const cost = optimizer.minimize(
       () =>
         tf.tidy(() => {
+          if (keyEncoder && queue) {
+            const [x1, x2] = tf.split(x, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
+            const q = project(encoder, represent(encoder, x1));
+            const k = project(keyEncoder, represent(keyEncoder, x2));
+            const loss = contrastiveLoss(q, k, { loss: c.loss, temperature: c.temperature, bank: queue.bank });
+            enqueueKeys(queue, k); // after the loss: it saw the queue as it was before this step's keys
+            return loss;
+          }
           const z = project(encoder, represent(encoder, x));
           const [z1, z2] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
           return contrastiveLoss(z1, z2, { loss: c.loss, temperature: c.temperature });
@@ -229,12 +258,23 @@ export async function train(digits: Digits, pool: Int32Array, c: RunConfig, onLo
       true,
     )!;
     x.dispose();
+    if (keyEncoder && c.moco) momentumUpdate(keyEncoder, encoder, c.moco.momentum);
     pending.push(cost);
     if (step % c.logEvery === 0 || step === c.steps) await flush(step);
   }
   const msPerStep = (performance.now() - t0) / Math.max(1, c.steps - 1);
   optimizer.dispose();
+  if (keyEncoder) disposeEncoder(keyEncoder);
+  // Destroying after the last submit is safe: WebGPU keeps the buffer for work already submitted.
+  queue?.destroy();
   return { encoder, curve, msPerStep };
+}
+
+/** MoCo's key-encoder update on the GPU: θ_k ← m·θ_k + (1 − m)·θ_q for every weight. */
+function momentumUpdate(key: Encoder, query: Encoder, m: number): void {
+  tf.tidy(() => {
+    for (const name of ['w1', 'b1', 'w2', 'b2'] as const) key[name].assign(tf.add(tf.mul(key[name], m), tf.mul(query[name], 1 - m)));
+  });
 }
 
 /** Images `idx` as rows of floats in [0, 1], pooled by `pool`. */
