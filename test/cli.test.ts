@@ -279,6 +279,7 @@ describe.concurrent('webgpu-contrastive eval', () => {
       if (r.options.gradTemperature) {
         const tv = temperatureGradientError(json.grad_temperature, ref.gradTemperature, json.temperature);
         expect(tv.ok, `${where} grad_temperature ${tv.describe}`).toBe(true);
+        console.log(`${where} grad_temperature: ${tv.describe}`);
       } else {
         expect(json, `${where}: grad_temperature not asked for`).not.toHaveProperty('grad_temperature');
       }
@@ -293,6 +294,7 @@ describe.concurrent('webgpu-contrastive eval', () => {
         }
         const err = Math.abs(got - want);
         expect(err <= 1e-4 * Math.abs(want) || err <= 1e-6, `${where} diagnostics.${snake[name]} ${got} vs ${want}`).toBe(true);
+        console.log(`${where} diagnostics.${snake[name]}: ${got} vs ${want}, abs error ${err.toExponential(2)}`);
       }
       for (const [file, want, unprojected] of [
         ['grad_z1.npy', ref.gradZ1, ref.unprojectedNorm.z1],
@@ -302,7 +304,9 @@ describe.concurrent('webgpu-contrastive eval', () => {
         expect([g.rows, g.cols, g.dtype]).toEqual([r.n, d2, 'float32']);
         const verdict = gradientError(g.data as Float32Array, want, d2, unprojected);
         expect(verdict.ok, `${where} ${file}: ${verdict.describe}`).toBe(true);
+        console.log(`${where} ${file}: ${verdict.describe}`);
       }
+      console.log(`${where} loss: ${lossVerdict.describe}`);
     }
   });
 
