@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNpy2D, parseNpy2D, readNpy2D, writeNpy2D } from '../src/cli/npy.js';
-import type { LossOptions } from '../src/options.js';
+import { DIAGNOSTIC_NAMES, type LossOptions } from '../src/options.js';
 import { gaussian, mulberry32 } from '../src/random.js';
 import { referenceLoss } from '../src/reference/index.js';
-import { gradientError, lossError } from './support/tolerances.js';
+import { gradientError, lossError, temperatureGradientError } from './support/tolerances.js';
 
 const BIN = fileURLToPath(new URL('../bin/webgpu-contrastive.mjs', import.meta.url));
 
@@ -208,6 +208,108 @@ describe.concurrent('webgpu-contrastive eval', () => {
     }
   });
 
+  it("issue 11's flags (--negatives, --bank, --grad-temperature, --diagnostics) round-trip: result.json and gradients match the float64 reference", async () => {
+    // Fresh inputs every run; CLI_TEST_SEED=<seed> reproduces one.
+    const seed = Number(process.env.CLI_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(`cli second-wave round trip: seed ${seed} (CLI_TEST_SEED=${seed} to reproduce)`);
+    const [n2, d2, k] = [5, 7, 9];
+    const runs: { name: string; args: string[]; options: LossOptions; n: number; bank?: Float64Array; runtime: string }[] = [
+      {
+        name: 'clip',
+        args: ['--loss', 'ntxent', '--negatives', 'cross', '--temperature', '0.07', '--grad-temperature', '--diagnostics'],
+        options: { loss: 'ntxent', negatives: 'cross', temperature: 0.07, gradTemperature: true, diagnostics: true },
+        n: n2,
+        runtime: 'node',
+      },
+      {
+        // The bank crosses the page RPC: a float64 file, rounded to f32 on the way in.
+        name: 'moco',
+        args: ['--loss', 'dcl', '--grad-temperature', '--diagnostics', '--runtime', 'chromium'],
+        options: { loss: 'dcl', gradTemperature: true, diagnostics: true },
+        n: n2,
+        bank: gaussianArray(k * d2, seed + 2),
+        runtime: 'chromium',
+      },
+      {
+        // N = 1 is allowed in bank form; uniformity has no pairs and is written as null.
+        name: 'bank-n1',
+        args: ['--loss', 'dualtemp', '--diagnostics'],
+        options: { loss: 'dualtemp', diagnostics: true },
+        n: 1,
+        bank: gaussianArray(k * d2, seed + 3),
+        runtime: 'node',
+      },
+    ];
+    const prepared = runs.map((r) => {
+      const a = gaussianArray(r.n * d2, seed);
+      const noise = gaussianArray(r.n * d2, seed + 1);
+      const b = a.map((v, i) => v + 0.7 * noise[i]!);
+      const p1 = join(dir, `w2-${r.name}-z1.npy`);
+      const p2 = join(dir, `w2-${r.name}-z2.npy`);
+      writeNpy2D(p1, Float32Array.from(a), r.n, d2);
+      writeNpy2D(p2, Float32Array.from(b), r.n, d2);
+      const bankArgs: string[] = [];
+      if (r.bank) {
+        const pb = join(dir, `w2-${r.name}-bank.npy`);
+        writeNpy2D(pb, r.bank, k, d2);
+        bankArgs.push('--bank', pb);
+      }
+      const out = join(dir, `w2-${r.name}-out`);
+      return { ...r, z1: Float32Array.from(a), z2: Float32Array.from(b), out, argv: ['eval', ...r.args, ...bankArgs, '--z1', p1, '--z2', p2, '--out', out] };
+    });
+    const results = await Promise.all(prepared.map((r) => cli(r.argv)));
+    for (const [i, r] of prepared.entries()) {
+      const run = results[i]!;
+      expect(run.stderr, `run ${r.name} stderr`).toBe('');
+      expect(run.code, `run ${r.name} exit`).toBe(0);
+      const json = JSON.parse(readFileSync(join(r.out, 'result.json'), 'utf8'));
+      const ref = referenceLoss(r.z1, r.z2, r.n, d2, { ...r.options, ...(r.bank ? { bank: r.bank } : {}) });
+      const where = `${r.name} (seed ${seed})`;
+      const lossVerdict = lossError(json.loss, ref.loss);
+      expect(lossVerdict.ok, `${where} loss ${json.loss} vs ${ref.loss}: ${lossVerdict.describe}`).toBe(true);
+      expect(json).toMatchObject({
+        loss_name: r.options.loss,
+        n: r.n,
+        d: d2,
+        negatives: r.options.negatives ?? (r.options.loss === 'dualtemp' ? 'cross' : 'all'),
+        bank_rows: r.bank ? k : 0,
+        input_dtype: { z1: 'float32', z2: 'float32', ...(r.bank ? { bank: 'float64' } : {}) },
+        runtime: r.runtime,
+      });
+      if (r.options.gradTemperature) {
+        const tv = temperatureGradientError(json.grad_temperature, ref.gradTemperature, json.temperature);
+        expect(tv.ok, `${where} grad_temperature ${tv.describe}`).toBe(true);
+        console.log(`${where} grad_temperature: ${tv.describe}`);
+      } else {
+        expect(json, `${where}: grad_temperature not asked for`).not.toHaveProperty('grad_temperature');
+      }
+      const snake = { alignment: 'alignment', uniformity: 'uniformity', positiveProbability: 'positive_probability', npcMultiplier: 'npc_multiplier' } as const;
+      expect(Object.keys(json.diagnostics).sort()).toEqual(Object.values(snake).sort());
+      for (const name of DIAGNOSTIC_NAMES) {
+        const got = json.diagnostics[snake[name]];
+        const want = ref.diagnostics[name];
+        if (Number.isNaN(want)) {
+          expect(got, `${where} diagnostics.${snake[name]} (reference NaN)`).toBeNull();
+          continue;
+        }
+        const err = Math.abs(got - want);
+        expect(err <= 1e-4 * Math.abs(want) || err <= 1e-6, `${where} diagnostics.${snake[name]} ${got} vs ${want}`).toBe(true);
+        console.log(`${where} diagnostics.${snake[name]}: ${got} vs ${want}, abs error ${err.toExponential(2)}`);
+      }
+      for (const [file, want, unprojected] of [
+        ['grad_z1.npy', ref.gradZ1, ref.unprojectedNorm.z1],
+        ['grad_z2.npy', ref.gradZ2, ref.unprojectedNorm.z2],
+      ] as const) {
+        const g = readNpy2D(join(r.out, file));
+        expect([g.rows, g.cols, g.dtype]).toEqual([r.n, d2, 'float32']);
+        const verdict = gradientError(g.data as Float32Array, want, d2, unprojected);
+        expect(verdict.ok, `${where} ${file}: ${verdict.describe}`).toBe(true);
+        console.log(`${where} ${file}: ${verdict.describe}`);
+      }
+      console.log(`${where} loss: ${lossVerdict.describe}`);
+    }
+  });
+
   describe('refuses bad input before any GPU work, with exit 2 and a one-line message', () => {
     // These run with --runtime chromium and CHROME_PATH pointing nowhere: a run that got as far as
     // the GPU would exit 1 instead. Both runtimes share the code up to that point (src/cli/eval.ts).
@@ -233,6 +335,9 @@ describe.concurrent('webgpu-contrastive eval', () => {
       writeFileSync(join(dir, 'vector.npy'), npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (8,), }", new Uint8Array(32)));
       writeFileSync(join(dir, 'ints.npy'), npyWithHeader("{'descr': '<i8', 'fortran_order': False, 'shape': (8, 4), }", new Uint8Array(256)));
       writeFileSync(join(dir, 'text.npy'), 'not numpy at all');
+      writeNpy2D(join(dir, 'bank-k3.npy'), gaussianArray(3 * 4, 27), 3, 4);
+      writeNpy2D(join(dir, 'bank-d5.npy'), Float32Array.from(gaussianArray(3 * 5, 28)), 3, 5);
+      writeNpy2D(join(dir, 'bank-k0.npy'), new Float32Array(0), 0, 4);
     });
 
     const cases: [string, () => string[], RegExp][] = [
@@ -259,6 +364,15 @@ describe.concurrent('webgpu-contrastive eval', () => {
       ['infinite sigma', () => ['--loss', 'dclw', '--z1', good1, '--z2', good2, '--sigma', 'Infinity'], /--sigma must be a plain decimal number .*got 'Infinity'/],
       ['sigma overflowing', () => ['--loss', 'dclw', '--z1', good1, '--z2', good2, '--sigma', '1e999'], /--sigma must be a finite number, got '1e999'/],
       ['unknown runtime', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--runtime', 'deno'], /--runtime must be one of node, chromium, got 'deno'/],
+      ['--negatives all with dualtemp', () => ['--loss', 'dualtemp', '--z1', good1, '--z2', good2, '--negatives', 'all'], /negatives: 'all' is not defined for dualtemp, which is cross-view by definition/],
+      ['--negatives not a set', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--negatives', 'some'], /--negatives must be one of all, cross, got 'some'/],
+      ['--bank with --negatives cross', () => ['--loss', 'ntxent', '--z1', good1, '--z2', good2, '--negatives', 'cross', '--bank', join(dir, 'bank-k3.npy')], /--negatives cross cannot be combined with --bank/],
+      ['--bank whose D differs', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--bank', join(dir, 'bank-d5.npy')], /--bank .*bank-d5\.npy is 3×5 but the views are 8×4; the bank rows must have the views' D = 4 columns/],
+      ['--bank with K = 0', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--bank', join(dir, 'bank-k0.npy')], /--bank .*bank-k0\.npy has K = 0 rows; a bank needs K ≥ 1/],
+      ['--bank missing', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--bank', join(dir, 'missing.npy')], /--bank: cannot read .*missing\.npy: no such file/],
+      ['--bank not a .npy file', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--bank', join(dir, 'text.npy')], /--bank: .*text\.npy is not a \.npy file/],
+      ['--bank with a NaN', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--bank', join(dir, 'nan.npy')], /--bank .*nan\.npy has a non-finite value NaN at row 2, column 3/],
+      ['--bank with N = 0 views', () => ['--loss', 'dcl', '--z1', join(dir, 'bank-k0.npy'), '--z2', join(dir, 'bank-k0.npy'), '--bank', join(dir, 'bank-k3.npy')], /the views have N = 0 rows; need N ≥ 1 with --bank/],
       ['unknown flag', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--tau', '1'], /Unknown option '--tau'/],
     ];
     it.each(cases)('%s', async (_label, args, message) => {
@@ -336,6 +450,16 @@ describe.concurrent('webgpu-contrastive eval', () => {
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/--out .*self would overwrite the input --z1 .*grad_z1\.npy \(as grad_z1\.npy\); .*--force does not allow this/);
       expect(snapshot(out)).toEqual(before);
+      // The bank is an input like the views.
+      const bankOut = join(dir, 'self-bank');
+      mkdirSync(bankOut);
+      const bank = join(bankOut, 'result.json');
+      writeNpy2D(bank, Float32Array.from(gaussianArray(3 * 5, 34)), 3, 5);
+      const bankBefore = snapshot(bankOut);
+      const bankRun = await cli(['eval', ...viaChromium, '--loss', 'dcl', '--z1', v1, '--z2', v2, '--bank', bank, '--out', bankOut, '--force'], noChrome);
+      expect(bankRun.code).toBe(2);
+      expect(bankRun.stderr).toMatch(/--out .*self-bank would overwrite the input --bank .*result\.json \(as result\.json\); .*--force does not allow this/);
+      expect(snapshot(bankOut)).toEqual(bankBefore);
     });
 
     it('an unwritable --out is refused before any GPU work, at once (--out /proc/x used to hang)', async () => {
@@ -398,6 +522,7 @@ describe.concurrent('webgpu-contrastive eval', () => {
     expect(evalHelp.code).toBe(0);
     expect(evalHelp.stdout).toMatch(/--loss NAME .*--z1 A\.npy --z2 B\.npy --out DIR/);
     expect(evalHelp.stdout).toMatch(/--temperature T/);
+    for (const flag of [/--negatives SET/, /--bank B\.npy/, /--grad-temperature/, /--diagnostics/, /with --bank over the N anchors/]) expect(evalHelp.stdout).toMatch(flag);
     expect(demoHelp.code).toBe(0);
     expect(demoHelp.stdout).toMatch(/^Usage: webgpu-contrastive demo/);
     expect(unknown.code).toBe(2);

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NpyError, readNpy2D, writeNpy2D, type Npy2D } from './npy.js';
-import { LOSS_NAMES, resolveOptions, type ResolvedLossOptions } from '../options.js';
+import { DIAGNOSTIC_NAMES, LOSS_NAMES, resolveOptions, type Diagnostics, type LossOptions, type ResolvedLossOptions } from '../options.js';
 import { UsageError, lossFlag, packageVersion, parseFlags, type CliContext } from './common.js';
 import { lossOptionParseConfig, lossOptionUsage, lossOptionsFromFlags, resolvedOptionFields } from './flags.js';
 import { CLI_RUNTIMES, adapterLabel, openCliGpu, runtimeFlag, type CliRuntimeName } from './gpu.js';
@@ -20,13 +20,19 @@ export const EVAL_OUTPUTS = ['grad_z1.npy', 'grad_z2.npy', 'result.json'] as con
 export const EVAL_USAGE = `Usage: webgpu-contrastive eval --loss NAME --z1 A.npy --z2 B.npy --out DIR [options]
 
 Runs the fused loss on WebGPU (Node + Dawn by default) and writes
-  DIR/result.json    loss (mean over the 2N anchors), options with defaults resolved, runtime, adapter
+  DIR/result.json    loss (mean over the 2N anchors; with --bank over the N anchors z1_i, whose
+                     positive is z2_i and whose candidates are the K bank rows), options with
+                     defaults resolved, runtime, adapter; grad_temperature and diagnostics if asked
   DIR/grad_z1.npy    float32 N×D: gradient of the reported mean loss w.r.t. the raw z1
-  DIR/grad_z2.npy    float32 N×D: the same for z2
+  DIR/grad_z2.npy    float32 N×D: the same for z2 (the bank gets no gradient)
 For flatnce the value is the NT-Xent value and the gradients are FlatNCE's (see MATH.md).
+Diagnostics (MATH.md): alignment mean‖u1−u2‖², uniformity (batch views; null for N = 1),
+positive_probability mean softmax probability of the positive, npc_multiplier = 1 − that.
 
 Inputs: .npy files of float32 ('<f4') or float64 ('<f8'), 2-D N×D, C order, same shape, N ≥ 2,
-finite values. The GPU computes in float32 (float64 inputs are rounded to float32).
+finite values (N ≥ 1 with --bank, whose rows are checked the same way and must have the views' D).
+The GPU computes in float32 (float64 inputs are rounded to float32). Refused as usage errors:
+--negatives all with dualtemp, --negatives cross with --bank, a bank of K = 0 rows or another D.
 Outputs are written to a temporary directory beside DIR and moved into DIR when all are written.
 An existing non-empty DIR is refused unless --force; an output that would overwrite an input is
 always refused. Number flags take plain decimals (0.1, 1e-3; not 0x10).
@@ -52,10 +58,14 @@ export interface EvalResult {
   [option: string]: unknown;
   /** Which of the options the loss reads (the others are recorded with their defaults). */
   options_used: string[];
-  input_dtype: { z1: string; z2: string };
+  input_dtype: { z1: string; z2: string; bank?: string };
   compute_dtype: 'float32';
   gradients: { z1: string; z2: string; dtype: 'float32'; shape: [number, number]; of: string };
   note?: string;
+  /** ∂L/∂τ, with --grad-temperature. */
+  grad_temperature?: number;
+  /** The batch diagnostics (MATH.md "Diagnostics"), with --diagnostics; uniformity is null for N = 1. */
+  diagnostics?: { alignment: number; uniformity: number | null; positive_probability: number; npc_multiplier: number };
   /** Where the GPU work ran: 'node' (Dawn in the CLI's process) or 'chromium'. */
   runtime: CliRuntimeName;
   adapter: AdapterInfo;
@@ -92,6 +102,16 @@ function checkFinite(name: string, values: ArrayLike<number>): void {
   }
 }
 
+/** The diagnostics as result.json writes them (snake_case; a NaN uniformity, N = 1, as null). */
+function diagnosticsField(dg: Diagnostics): NonNullable<EvalResult['diagnostics']> {
+  return {
+    alignment: dg.alignment,
+    uniformity: Number.isFinite(dg.uniformity) ? dg.uniformity : null,
+    positive_probability: dg.positiveProbability,
+    npc_multiplier: dg.npcMultiplier,
+  };
+}
+
 /** The \`eval\` command; returns the exit status (throws UsageError / Error for main to report). */
 export async function evalCommand(argv: string[], ctx: CliContext): Promise<number> {
   const flags = parseFlags(argv, {
@@ -118,13 +138,20 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
   if (z2Path === undefined) throw new UsageError('missing --z2 PATH (an N×D float32 or float64 .npy file)');
   if (outArg === undefined) throw new UsageError('missing --out DIR (where result.json and the gradients go)');
   const runtime = runtimeFlag(flags.runtime as string | undefined);
-  const { options, ignored } = lossOptionsFromFlags(loss, flags as Record<string, string | boolean | undefined>);
-  let resolved: ResolvedLossOptions;
-  try {
-    resolved = resolveOptions(options);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
+  const { options: flagOptions, ignored, files } = lossOptionsFromFlags(loss, flags as Record<string, string | boolean | undefined>);
+  const bankPath = files.find((f) => f.key === 'bank')?.path;
+  // A bank replaces the in-batch candidates; refuse the combination before reading any file.
+  if (bankPath !== undefined && flagOptions.negatives === 'cross' && loss !== 'dualtemp') {
+    throw new UsageError(`--negatives cross cannot be combined with --bank: the bank rows replace the in-batch candidates (leave out one of them)`);
   }
+  const resolveOrUsage = (o: LossOptions, d?: number): ResolvedLossOptions => {
+    try {
+      return resolveOptions(o, d);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  };
+  resolveOrUsage(flagOptions);
   for (const flag of ignored) console.error(`webgpu-contrastive eval: note: ${flag} does not affect ${loss}; ignored`);
 
   // 2. Inputs.
@@ -135,15 +162,30 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
   }
   const n = a.rows;
   const d = a.cols;
-  if (n < 2) throw new UsageError(`the views have N = ${n} row(s); contrastive losses need N ≥ 2 (the other samples are the negatives)`);
+  if (bankPath === undefined && n < 2) {
+    throw new UsageError(`the views have N = ${n} row(s); contrastive losses need N ≥ 2 (the other samples are the negatives), or N ≥ 1 with --bank`);
+  }
+  if (n < 1) throw new UsageError('the views have N = 0 rows; need N ≥ 1 with --bank');
   if (d < 1) throw new UsageError('the views have D = 0 columns; need D ≥ 1');
   const z1 = toFloat32('--z1', z1Path, a);
   const z2 = toFloat32('--z2', z2Path, b);
+  let bankView: Npy2D | undefined;
+  const options: LossOptions = { ...flagOptions };
+  if (bankPath !== undefined) {
+    bankView = readView('--bank', bankPath);
+    if (bankView.cols !== d) {
+      throw new UsageError(`--bank ${bankPath} is ${bankView.rows}×${bankView.cols} but the views are ${n}×${d}; the bank rows must have the views' D = ${d} columns`);
+    }
+    if (bankView.rows < 1) throw new UsageError(`--bank ${bankPath} has K = 0 rows; a bank needs K ≥ 1 (leave out --bank for in-batch negatives)`);
+    options.bank = toFloat32('--bank', bankPath, bankView);
+  }
+  const resolved = resolveOrUsage(options, d);
 
   // 3. The output directory: refusals and writability, still before any GPU work.
   const inputs = [
     { flag: '--z1', path: z1Path },
     { flag: '--z2', path: z2Path },
+    ...(bankPath !== undefined ? [{ flag: '--bank', path: bankPath }] : []),
   ];
   const out = prepareOutputDir(outArg, EVAL_OUTPUTS, inputs, !!flags.force);
   try {
@@ -160,6 +202,16 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
     checkFinite('loss', [result.loss]);
     checkFinite('gradient for z1', gradZ1);
     checkFinite('gradient for z2', gradZ2);
+    if (resolved.gradTemperature) {
+      if (result.gradTemperature === undefined) throw new Error('the GPU run returned no temperature gradient');
+      checkFinite('temperature gradient', [result.gradTemperature]);
+    }
+    if (resolved.diagnostics) {
+      if (!result.diagnostics) throw new Error('the GPU run returned no diagnostics');
+      const dg = result.diagnostics;
+      // uniformity has no pairs to average over when N = 1 (MATH.md): NaN there, written as null.
+      checkFinite('diagnostics', DIAGNOSTIC_NAMES.filter((k) => !(k === 'uniformity' && n === 1)).map((k) => dg[k]));
+    }
 
     // 5. Outputs: into the temporary directory, then into place.
     const { fields, used } = resolvedOptionFields(resolved);
@@ -170,7 +222,7 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
       d,
       ...fields,
       options_used: used,
-      input_dtype: { z1: a.dtype, z2: b.dtype },
+      input_dtype: { z1: a.dtype, z2: b.dtype, ...(bankView ? { bank: bankView.dtype } : {}) },
       compute_dtype: 'float32',
       gradients: {
         z1: 'grad_z1.npy',
@@ -182,6 +234,8 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
       ...(loss === 'flatnce'
         ? { note: 'flatnce: loss is the NT-Xent value FlatCLR logs; the FlatNCE objective itself is always 0 (MATH.md)' }
         : {}),
+      ...(resolved.gradTemperature ? { grad_temperature: result.gradTemperature! } : {}),
+      ...(resolved.diagnostics ? { diagnostics: diagnosticsField(result.diagnostics!) } : {}),
       runtime: gpu.runtime,
       adapter: gpu.adapter,
       version: packageVersion(ctx),

@@ -2,9 +2,10 @@
  * The loss-option flags of `webgpu-contrastive eval`, one table entry per option: its flag, the
  * LossOptions key it sets, which losses read it, the result.json field it is recorded under and
  * its help line. How its text is read comes from the option schema (src/options.ts
- * OPTION_SCHEMA: number, boolean or choice), and resolveOptions checks the value's range. Parsing, the options object, the "does not affect"
- * notes, result.json and the usage text all come from this table, so a new option (issue 11's
- * `--negatives`, `--grad-temperature`, `--diagnostics`, `--bank`) is one more entry.
+ * OPTION_SCHEMA: number, boolean or choice; `bank`, outside the schema, is an .npy path the
+ * command reads), and resolveOptions checks the value's range and the rules between options.
+ * Parsing, the options object, the "does not affect" notes, result.json and the usage text all
+ * come from this table, so a new option is one more entry.
  */
 import { DEFAULT_DT_M, DEFAULT_SIGMA, DEFAULT_TEMPERATURE, OPTION_SCHEMA, type LossName, type LossOptions, type ResolvedLossOptions } from '../options.js';
 import { UsageError, numberFlag } from './common.js';
@@ -13,18 +14,28 @@ import { UsageError, numberFlag } from './common.js';
 export type FlagKind =
   | { type: 'number'; positive?: boolean }
   | { type: 'boolean' }
-  | { type: 'choice'; choices: readonly string[] };
+  | { type: 'choice'; choices: readonly string[] }
+  /** A path to a K×D .npy file: the command reads it (see {@link lossOptionsFromFlags}'s `files`). */
+  | { type: 'npy' };
+
+/** The LossOptions keys whose flag names an .npy file instead of a value. */
+const NPY_OPTION_KEYS: readonly (keyof LossOptions)[] = ['bank'];
 
 /** One loss option on the command line. */
 export interface LossOptionFlag {
   /** The flag without its dashes, e.g. `temperature` for `--temperature`. */
   flag: string;
   /** The LossOptions key it sets. */
-  key: keyof LossOptions & keyof ResolvedLossOptions;
+  key: keyof LossOptions;
   /** The losses that read it (all when absent). */
   losses?: readonly LossName[];
-  /** The field of result.json that records the resolved value. */
-  resultField: string;
+  /**
+   * The field of result.json that records the resolved value. Absent for a flag that asks for
+   * an output (`--grad-temperature`, `--diagnostics`): that output's own field is its record.
+   */
+  resultField?: string;
+  /** The ResolvedLossOptions key recorded under `resultField` (default: `key`). */
+  resolvedKey?: keyof ResolvedLossOptions;
   /** Placeholder for the value in the usage text (none for booleans). */
   metavar?: string;
   /** The usage text's description. */
@@ -63,10 +74,36 @@ export const LOSS_OPTION_FLAGS: readonly LossOptionFlag[] = [
     metavar: 'M',
     help: `dual temperature ratio m > 0 (default ${DEFAULT_DT_M}; dualtemp only)`,
   },
+  {
+    flag: 'negatives',
+    key: 'negatives',
+    resultField: 'negatives',
+    metavar: 'SET',
+    help: "all (both views; default) | cross (other view only: CLIP's loss with ntxent; dualtemp's only value)",
+  },
+  {
+    flag: 'bank',
+    key: 'bank',
+    resultField: 'bank_rows',
+    resolvedKey: 'bankRows',
+    metavar: 'B.npy',
+    help: 'K×D queue negatives (float32/float64, the views\' D) instead of the in-batch ones',
+  },
+  {
+    flag: 'grad-temperature',
+    key: 'gradTemperature',
+    help: 'also write grad_temperature (∂L/∂τ) into result.json',
+  },
+  {
+    flag: 'diagnostics',
+    key: 'diagnostics',
+    help: 'also write diagnostics {alignment, uniformity, positive_probability, npc_multiplier} into result.json',
+  },
 ];
 
 /** How `f`'s text is read, from the option schema. */
 export function flagKind(f: LossOptionFlag): FlagKind {
+  if (NPY_OPTION_KEYS.includes(f.key)) return { type: 'npy' };
   const spec = OPTION_SCHEMA[f.key];
   if (!spec) throw new Error(`CLI flag --${f.flag} names ${f.key}, which the option schema does not have`);
   if (spec.type === 'number') return { type: 'number', positive: spec.min > 0 };
@@ -88,18 +125,28 @@ export function lossOptionUsage(): string {
   }).join('\n');
 }
 
-/** The options the flags set (only those given) and the flags given that `loss` does not read. */
+/**
+ * The options the flags set (only those given), the flags given that `loss` does not read, and
+ * the .npy paths given for file options (by LossOptions key, with their flag): the command reads
+ * those and puts the values into `options` itself.
+ */
 export function lossOptionsFromFlags(
   loss: LossName,
   values: Record<string, string | boolean | undefined>,
-): { options: LossOptions; ignored: string[] } {
+): { options: LossOptions; ignored: string[]; files: { key: keyof LossOptions; flag: string; path: string }[] } {
   const options: LossOptions = { loss };
   const ignored: string[] = [];
+  const files: { key: keyof LossOptions; flag: string; path: string }[] = [];
   for (const f of LOSS_OPTION_FLAGS) {
     const raw = values[f.flag];
     if (raw === undefined || raw === false) continue;
     let value: number | boolean | string;
     const kind = flagKind(f);
+    if (f.losses && !f.losses.includes(loss)) ignored.push(`--${f.flag}`);
+    if (kind.type === 'npy') {
+      files.push({ key: f.key, flag: `--${f.flag}`, path: raw as string });
+      continue;
+    }
     if (kind.type === 'boolean') value = true;
     else if (kind.type === 'number') value = numberFlag(`--${f.flag}`, raw as string, { positive: kind.positive })!;
     else {
@@ -107,9 +154,8 @@ export function lossOptionsFromFlags(
       value = raw as string;
     }
     (options as unknown as Record<string, unknown>)[f.key] = value;
-    if (f.losses && !f.losses.includes(loss)) ignored.push(`--${f.flag}`);
   }
-  return { options, ignored };
+  return { options, ignored, files };
 }
 
 /** The result.json fields of the resolved options, and the names of those `loss` reads. */
@@ -117,7 +163,8 @@ export function resolvedOptionFields(resolved: ResolvedLossOptions): { fields: R
   const fields: Record<string, unknown> = {};
   const used: string[] = [];
   for (const f of LOSS_OPTION_FLAGS) {
-    fields[f.resultField] = resolved[f.key];
+    if (f.resultField === undefined) continue;
+    fields[f.resultField] = resolved[f.resolvedKey ?? (f.key as keyof ResolvedLossOptions)];
     if (!f.losses || f.losses.includes(resolved.loss)) used.push(f.resultField);
   }
   return { fields, used };
