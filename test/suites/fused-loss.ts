@@ -11,7 +11,7 @@ import { openRuntime, type TestRuntime, type TestRuntimeName } from '../harness/
 import { referenceLoss } from '../../src/reference/index.js';
 import type { LossOptions } from '../../src/options.js';
 import { makeRng, type Rng } from '../reference/helpers.js';
-import { gradientError, lossError, perAnchorError } from '../support/tolerances.js';
+import { expectMatchesReference } from '../support/expect-reference.js';
 
 const NS = [2, 3, 31, 64, 257];
 const DS = [1, 3, 4, 33, 128, 256];
@@ -56,21 +56,11 @@ export function fusedLossSuite(runtime: TestRuntimeName): void {
     expect(gpu.inputsUnchanged, `${where}: inputs changed`).toBe(true);
     expect(gpu.deterministic, `${where}: two runs differ`).toBe(true);
     expect(gpu.forwardOnlyMatches, `${where}: forward-only ${gpu.forwardOnlyLoss} vs ${gpu.loss}`).toBe(true);
-    const le = lossError(gpu.loss, ref.loss, ref.perAnchor);
-    if (process.env.FUSED_LOG) console.log(`${where} loss ${le.describe}`);
-    expect(le.ok, `${where}: loss ${gpu.loss} vs reference ${ref.loss} (${le.describe})`).toBe(true);
-    for (let a = 0; a < 2 * n; a++) {
-      const pe = perAnchorError(gpu.perAnchor[a]!, ref.perAnchor[a]!, tau, ref.dualFactors?.[a]);
-      if (!pe.ok) expect.fail(`${where}: per-anchor ℓ[${a}] ${gpu.perAnchor[a]} vs ${ref.perAnchor[a]} (${pe.describe})`);
-    }
-    for (const [name, got, want, unprojected] of [
-      ['gradZ1', gpu.gradZ1, ref.gradZ1, ref.unprojectedNorm.z1],
-      ['gradZ2', gpu.gradZ2, ref.gradZ2, ref.unprojectedNorm.z2],
-    ] as const) {
-      const ge = gradientError(got, want, d, unprojected);
-      if (process.env.FUSED_LOG) console.log(`${where} ${name} ${ge.describe} |g_ref|=${Math.hypot(...want).toExponential(2)}`);
-      expect(ge.ok, `${where}: ${name} ${ge.describe}`).toBe(true);
-    }
+    const log = process.env.FUSED_LOG ? console.log : undefined;
+    expectMatchesReference(where, gpu, ref, tau, d, 'required', {
+      onLoss: (v) => log?.(`${where} loss ${v.describe}`),
+      onGradient: (name, _got, want, v) => log?.(`${where} ${name} ${v.describe} |g_ref|=${Math.hypot(...Array.from(want)).toExponential(2)}`),
+    });
   }
 
   describe.each(VARIANTS)(`fused $name (${runtime})`, ({ options }) => {
