@@ -1,21 +1,22 @@
-// anchor_stats.wgsl — forward pass: per-anchor log-sum-exp over the loss's candidates, and the
-// extras the options ask for, from the same similarity tiles.
-// Prepended with similarity_tile.wgsl (TileParams, load_u, masks).
+// anchor_stats.wgsl — forward pass, split over the candidate axis: per (anchor block, candidate
+// chunk) the partial online log-sum-exp state of each anchor over that chunk's candidates, and
+// the extras the options ask for, from the same similarity tiles. anchor_stats_merge.wgsl
+// combines the chunks of each anchor into stats.
+// Prepended with tile_params.wgsl (TileParams, the candidate axis and its chunks) and
+// similarity_tile.wgsl (load_u, masks).
 //
-// Math (MATH.md), S_ab = u_a·u_b / τ, neg(a) the loss's candidate set (see similarity_tile.wgsl):
-//   stats[a].x = lse_a − 1/τ, lse_a = log Σ_{b∈neg(a)} exp(S_ab)   (online running max: any τ > 0)
-//                stored as its excess over the largest possible logit 1/τ, (max − 1/τ) + log Σ:
-//                ℓ = lse − s⁺ cancels terms of size 1/τ, and near the cap (near-duplicate rows,
-//                D = 1, identical views) this keeps f32's resolution of ℓ instead of that of 1/τ
-//   stats[a].y = log Σ_{b∈neg(a)} exp(u_a·u_b / (τ·m))       (SECOND_TEMPERATURE, dualtemp; else 0)
-//   stats[a].z = Σ_{b∈neg(a)} softmax_a(b)·S_ab               (SOFTMAX_MEAN, for ∂L/∂τ; else 0)
-//                kept as Σ exp(S_ab − max)·S_ab beside the running sum, rescaled with it
-//   stats[a].w = log Σ_{b same view, b≠a} exp(−2‖u_a − u_b‖²)   (UNIFORMITY, a < 2N; else 0)
-//                with ‖u_a − u_b‖² = q_a + q_b − 2 u_a·u_b, q = |u|² = (|z|/max(|z|, 1e-12))²
-// Rows a ≥ `anchors` (u2 rows in bank form) get 0 in x, y, z. In bank form the candidates are
-// the K bank rows, rows [2N, 2N+K) of U; UNIFORMITY then makes a second sweep over the views'
-// rows (for all 2N rows), since the loss never looks at in-batch pairs there.
-// Nothing N×N or N×K is stored: each workgroup owns 64 rows and streams candidate tiles of 128.
+// Math (MATH.md), S_ab = u_a·u_b / τ, neg(a) the loss's candidate set (see similarity_tile.wgsl),
+// C the candidates of this workgroup's chunk; for each row a, with running maxima:
+//   M  = max_{b∈neg(a)∩C} S_ab,        S  = Σ_{b∈neg(a)∩C} exp(S_ab − M)
+//   T  = Σ_{b∈neg(a)∩C} exp(S_ab − M)·S_ab                     (SOFTMAX_MEAN, for ∂L/∂τ)
+//   M2, S2 the same at 1/(τ·m)                                (SECOND_TEMPERATURE, dualtemp)
+//   Mu, Su the same for x_ab = −2‖u_a − u_b‖² + 2q_a over b in a's view, b ≠ a, b ∈ C
+//          (UNIFORMITY), with ‖u_a − u_b‖² = q_a + q_b − 2 u_a·u_b, q = |u|²
+// An empty set leaves (M, S) = (−3e38, 0), which merges as nothing. In bank form the loss's
+// candidates are the K bank rows [2N, 2N+K) and its anchors the N rows of u1; UNIFORMITY still
+// pairs the views' rows, so the axis then spans all of U (tile_params.wgsl).
+// Nothing N×N or N×K is stored: each workgroup owns 64 rows and streams its chunk in tiles of
+// 128; tiles that hold no pair of either kind for its rows are skipped.
 //
 // Tiling: 16×8 threads; thread (tx, ty) owns anchors ty + 8·r (r < 8) and candidates
 // tx + 16·c (c < 8) of each 64×128 tile: an 8×8 register block, four mat4x4 whose columns are
@@ -26,10 +27,13 @@
 // triples, updated once per tile (one exp per element), then the 16 threads of a row merge.
 //
 // Bindings (group 0):
-//   0 uniform     params : TileParams
-//   1 storage r   U      : array<vec4<f32>>  (2N+K)×D4 normalized rows
-//   2 storage r   norms  : array<f32>        2N, |z_k| (q for UNIFORMITY)
-//   3 storage rw  stats  : array<vec4<f32>>  stat_rows (≤ 2N) rows, as above
+//   0 uniform     params   : TileParams
+//   1 storage r   U        : array<vec4<f32>>  (2N+K)×D4 normalized rows
+//   2 storage r   norms    : array<f32>        2N, |z_k| (q for UNIFORMITY)
+//   3 storage rw  partials : array<vec4<f32>>  chunks × stat_rows × 2: (M, S, T, M2), (S2, Mu, Su, 0)
+//                                              of row a in chunk c at 2·(c·stat_rows + a)
+//
+// Grid: (⌈stat_rows / 64⌉, chunks). Rows a ≥ stat_rows are not written.
 
 const NEG_BIG: f32 = -3.0e38; // finite "minus infinity": keeps exp(m_old - m_new) free of NaN
 const SROWS: u32 = 64u;       // anchors per workgroup
@@ -39,7 +43,7 @@ const SA4: u32 = 2u;          // vec4s of depth staged per step
 @group(0) @binding(0) var<uniform> params: TileParams;
 @group(0) @binding(1) var<storage, read> U: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> norms: array<f32>;
-@group(0) @binding(3) var<storage, read_write> stats: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
 
 var<workgroup> stage_a: array<vec4<f32>, 128>; // [k][anchor], SA4 × SROWS
 var<workgroup> stage_b: array<vec4<f32>, 256>; // [k][candidate], SA4 × SCOLS
@@ -178,10 +182,6 @@ fn merge_row(lid: u32) -> vec2<f32> {
   return vec2<f32>(m, s);
 }
 
-fn log_sum(ms: vec2<f32>) -> f32 { return ms.x + log(ms.y); }
-// The same, less `cap`, subtracted before the log is added (exact when the max is near the cap).
-fn log_sum_excess(ms: vec2<f32>, cap: f32) -> f32 { return (ms.x - cap) + log(ms.y); }
-
 @compute @workgroup_size(16, 8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_id) local: vec3<u32>,
@@ -189,6 +189,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
   let tx = local.x;
   let ty = local.y;
   let row0 = wg.x * SROWS;
+  let chunk = wg.y;
   let a_lo = vec4<u32>(row0 + ty) + vec4<u32>(0u, 8u, 16u, 24u);
   let a_hi = a_lo + vec4<u32>(32u);
   let pa_lo = positives_of(a_lo);
@@ -196,7 +197,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
   let second = (params.flags & SECOND_TEMPERATURE) != 0u;
   let with_t = (params.flags & SOFTMAX_MEAN) != 0u;
   let uniformity = (params.flags & UNIFORMITY) != 0u;
-  let bank = bank_form();
   let empty = Lse4(vec4<f32>(NEG_BIG), vec4<f32>(0.0), vec4<f32>(0.0));
   var lo = empty;  // the loss's lse (and t), at 1/τ
   var hi = empty;
@@ -205,36 +205,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
   var lou = empty; // uniformity's same-view lse
   var hiu = empty;
 
-  // Sweep 1, over the views' rows: the in-batch loss's candidates and uniformity's pairs.
-  if (!bank || uniformity) {
-    let tiles = (params.two_n + SCOLS - 1u) / SCOLS;
-    for (var t = 0u; t < tiles; t++) {
-      let dots = block_dots(row0, t * SCOLS, lid, tx, ty);
-      let col = t * SCOLS + tx;
-      if (!bank) {
-        lo = update8(lo, dots.lo_c0 * params.inv_tau, dots.lo_c1 * params.inv_tau, a_lo, pa_lo, col, LOSS_SET, with_t);
-        hi = update8(hi, dots.hi_c0 * params.inv_tau, dots.hi_c1 * params.inv_tau, a_hi, pa_hi, col, LOSS_SET, with_t);
-        if (second) {
-          lo2 = update8(lo2, dots.lo_c0 * params.inv_tau2, dots.lo_c1 * params.inv_tau2, a_lo, pa_lo, col, LOSS_SET, false);
-          hi2 = update8(hi2, dots.hi_c0 * params.inv_tau2, dots.hi_c1 * params.inv_tau2, a_hi, pa_hi, col, LOSS_SET, false);
-        }
-      }
-      if (uniformity) {
-        // −2‖u_a − u_b‖² + 2q_a = 4 u_a·u_b − 2q_b; the anchor's −2q_a is applied after the merge.
-        let q0 = q_columns(col);
-        let q1 = q_columns(col + 64u);
-        lou = update8(lou, dots.lo_c0 * 4.0 - q0, dots.lo_c1 * 4.0 - q1, a_lo, pa_lo, col, SAME_VIEW_SET, false);
-        hiu = update8(hiu, dots.hi_c0 * 4.0 - q0, dots.hi_c1 * 4.0 - q1, a_hi, pa_hi, col, SAME_VIEW_SET, false);
-      }
-    }
-  }
-  // Sweep 2 (bank form), over the bank rows, for workgroups that hold anchors.
-  if (bank && row0 < params.anchors) {
-    let tiles = (params.rows - params.two_n + SCOLS - 1u) / SCOLS;
-    for (var t = 0u; t < tiles; t++) {
-      let col0 = params.two_n + t * SCOLS;
-      let dots = block_dots(row0, col0, lid, tx, ty);
-      let col = col0 + tx;
+  // This workgroup's chunk of the candidate axis, tile by tile. A tile feeds the loss's state
+  // and/or uniformity's; one that can hold neither kind of pair for these rows is skipped
+  // (workgroup-uniform: 'cross' skips same-view tiles, the bank form the views' tiles unless
+  // uniformity needs them, and row blocks with no anchor every bank tile).
+  let range = chunk_range(stats_cand0(), params.stats_chunk, chunk);
+  for (var col0 = range.x; col0 < range.y; col0 += SCOLS) {
+    let for_loss = loss_pairs_in(row0, SROWS, col0, SCOLS);
+    let for_uniformity = uniformity && same_view_pairs_in(row0, SROWS, col0, SCOLS);
+    if (!for_loss && !for_uniformity) { continue; }
+    let dots = block_dots(row0, col0, lid, tx, ty);
+    let col = col0 + tx;
+    if (for_loss) {
       lo = update8(lo, dots.lo_c0 * params.inv_tau, dots.lo_c1 * params.inv_tau, a_lo, pa_lo, col, LOSS_SET, with_t);
       hi = update8(hi, dots.hi_c0 * params.inv_tau, dots.hi_c1 * params.inv_tau, a_hi, pa_hi, col, LOSS_SET, with_t);
       if (second) {
@@ -242,39 +224,45 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         hi2 = update8(hi2, dots.hi_c0 * params.inv_tau2, dots.hi_c1 * params.inv_tau2, a_hi, pa_hi, col, LOSS_SET, false);
       }
     }
+    if (for_uniformity) {
+      // −2‖u_a − u_b‖² + 2q_a = 4 u_a·u_b − 2q_b; the anchor's −2q_a is applied in the merge pass.
+      let q0 = q_columns(col);
+      let q1 = q_columns(col + 64u);
+      lou = update8(lou, dots.lo_c0 * 4.0 - q0, dots.lo_c1 * 4.0 - q1, a_lo, pa_lo, col, SAME_VIEW_SET, false);
+      hiu = update8(hiu, dots.hi_c0 * 4.0 - q0, dots.hi_c1 * 4.0 - q1, a_hi, pa_hi, col, SAME_VIEW_SET, false);
+    }
   }
 
-  // Merge the 16 partial states of each row, one statistic at a time through merge_buf.
+  // Merge the 16 partial states of each row, one statistic at a time through merge_buf, into
+  // this chunk's partial state of the row: (M, S, T, M2), (S2, Mu, Su, 0).
   let row = row0 + lid;
-  var out = vec4<f32>(0.0);
+  var p0 = vec4<f32>(NEG_BIG, 0.0, 0.0, NEG_BIG);
+  var p1 = vec4<f32>(0.0, NEG_BIG, 0.0, 0.0);
   stash(lo.m, lo.s, hi.m, hi.s, ty, tx);
   workgroupBarrier();
-  var ms = vec2<f32>(NEG_BIG, 0.0);
-  if (lid < SROWS) {
-    ms = merge_row(lid);
-    out.x = log_sum_excess(ms, params.inv_tau);
-  }
+  if (lid < SROWS) { let ms = merge_row(lid); p0.x = ms.x; p0.y = ms.y; }
   if (with_t) {
     workgroupBarrier();
     stash(lo.m, lo.t, hi.m, hi.t, ty, tx);
     workgroupBarrier();
-    // Same maxima as the sums above, so the ratio of the two merged sums is the softmax mean.
-    if (lid < SROWS) { out.z = merge_row(lid).y / ms.y; }
+    // Same maxima as the sums above: the merge pass divides the merged T by the merged S.
+    if (lid < SROWS) { p0.z = merge_row(lid).y; }
   }
   if (second) {
     workgroupBarrier();
     stash(lo2.m, lo2.s, hi2.m, hi2.s, ty, tx);
     workgroupBarrier();
-    if (lid < SROWS) { out.y = log_sum(merge_row(lid)); }
+    if (lid < SROWS) { let ms = merge_row(lid); p0.w = ms.x; p1.x = ms.y; }
   }
   if (uniformity) {
     workgroupBarrier();
     stash(lou.m, lou.s, hiu.m, hiu.s, ty, tx);
     workgroupBarrier();
-    if (lid < SROWS) { out.w = log_sum(merge_row(lid)) - 2.0 * sq_norm(row); }
+    if (lid < SROWS) { let ms = merge_row(lid); p1.y = ms.x; p1.z = ms.y; }
   }
   if (lid < SROWS && row < params.stat_rows) {
-    if (row >= params.anchors) { out = vec4<f32>(0.0, 0.0, 0.0, out.w); } // no loss candidates
-    stats[row] = out;
+    let at = 2u * (chunk * params.stat_rows + row);
+    partials[at] = p0;
+    partials[at + 1u] = p1;
   }
 }

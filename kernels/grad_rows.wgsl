@@ -1,5 +1,9 @@
-// grad_rows.wgsl — backward pass: ∂L/∂U row by row, recomputing similarity tiles.
-// Prepended with similarity_tile.wgsl (masks, load_u, tile_a/tile_b staging).
+// grad_rows.wgsl — backward pass: ∂L/∂U row by row, recomputing similarity tiles, split over
+// the candidate axis: each (row block, column block, candidate chunk) workgroup writes the
+// chunk's part of the sum below into its own slice of gU; normalize_backward.wgsl adds the
+// slices up in chunk order (no atomics, deterministic).
+// Prepended with tile_params.wgsl (TileParams, the candidate axis and its chunks) and
+// similarity_tile.wgsl (masks, load_u, tile_a/tile_b staging).
 //
 // Math (MATH.md, "one backward rule"), with coefs[a] = (coef_c, pos_coef) from loss_finalize:
 // coef_c[a] = scale·c_a and pos_coef[a] the whole positive-pair coefficient (−scale·(β_a +
@@ -23,8 +27,13 @@
 // the constant divisor (|z_k| < 1e-12, no projection), which is why `norms` is bound. The bank
 // form takes the same differences (b_j − u_i, and u_i − u_{i+N} for the u2 rows).
 //
-// A workgroup owns 64 gradient rows × 32 vec4 columns (dispatch y covers D4 > 32), so there
-// are no atomics and no N×N buffer, and the result is deterministic. Per 64×32 candidate tile:
+// A workgroup owns 64 gradient rows × 32 vec4 columns (dispatch y covers D4 > 32) of one chunk's
+// slice (dispatch z), so there are no atomics and no N×N buffer, and the result is
+// deterministic. Slice c holds Σ over chunk c's candidates b of W_kb (U_b − u_k) (+ its part of
+// the radial bracket); the positive pair's term goes into slice 0 only. Every slice is written
+// whole, zeros included. Slice 0 holds the 2N rows; later slices only the anchors' rows (all
+// 2N in-batch, the N rows of u1 in bank form), since a bank-form u2 row has only the positive
+// term. Per 64×32 candidate tile:
 // the dots (4 rows × 2 candidates per thread, registers), the weights W into workgroup memory,
 // then W·U with U's candidate rows staged 8 at a time in tile_b's space.
 //
@@ -33,7 +42,7 @@
 //   1 storage r   U        : array<vec4<f32>>  (2N+K)×D4 normalized rows (K = 0 without a bank)
 //   2 storage r   stats    : array<vec4<f32>>  2N, .x = lse (anchor_stats)
 //   3 storage r   coefs    : array<vec2<f32>>  2N, (coef_c, pos_coef) (loss_finalize)
-//   4 storage rw  gU       : array<vec4<f32>>  2N×D4
+//   4 storage rw  gU       : array<vec4<f32>>  (2N + (chunks − 1)·anchors)×D4: slice 0, then the others
 //   5 storage r   norms    : array<f32>        2N, |z_k| (from normalize_rows)
 
 const BN: u32 = 32u;      // candidates per tile
@@ -71,6 +80,11 @@ fn tile_dots_64x32(row0: u32, col0: u32, lid: u32, tx: u32, ty: u32) -> mat2x4<f
   return acc;
 }
 
+// First vec4 of slice `chunk` of gU: slice 0 holds all 2N rows, later ones the `anchors` rows.
+fn slice_base(chunk: u32) -> u32 {
+  return select(0u, (params.two_n + (chunk - 1u) * params.anchors) * params.d4, chunk > 0u);
+}
+
 fn clamp_rows(a: vec4<u32>) -> vec4<u32> { return min(a, vec4<u32>(params.two_n - 1u)); }
 fn lse_of(a: vec4<u32>) -> vec4<f32> {
   let r = clamp_rows(a);
@@ -106,6 +120,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
   let ty = local.y;
   let row0 = wg.x * TILE;
   let k0 = wg.y * COLS4; // first gradient vec4 column of this workgroup
+  let chunk = wg.z;      // candidate chunk: which slice of gU this workgroup writes
+  // Slices past the first hold the anchors' rows only (in bank form the u2 rows have nothing
+  // but the positive term, which slice 0 holds): a block of u2 rows has nothing to do there.
+  if (chunk > 0u && row0 >= params.anchors) { return; }
   let a = rows_of(row0, ty);
   let pa = positives_of(a);
   let lse_a = lse_of(a);
@@ -117,12 +135,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
   let kx = k0 + tx;
   let own0 = mat4x4<f32>(load_u(a.x, kx), load_u(a.y, kx), load_u(a.z, kx), load_u(a.w, kx));
   let own1 = mat4x4<f32>(load_u(a.x, kx + 16u), load_u(a.y, kx + 16u), load_u(a.z, kx + 16u), load_u(a.w, kx + 16u));
-  var wsum = vec4<f32>(0.0); // Σ_b W_kb for the four rows
-  let cand0 = loss_cand0();
-  var tiles = (params.rows - cand0 + BN - 1u) / BN;
-  if (row0 >= params.anchors) { tiles = 0u; } // bank form: u2 rows have only the positive term
-  for (var t = 0u; t < tiles; t++) {
-    let col0 = cand0 + t * BN;
+  var wsum = vec4<f32>(0.0); // Σ_b W_kb over this chunk, for the four rows
+  // This workgroup's chunk of the loss's candidates, in tiles of BN; tiles the mask would zero
+  // for all 64 rows are skipped (workgroup-uniform: 'cross' same-view tiles, and in bank form the
+  // u2 rows, which have only the positive term).
+  let range = chunk_range(loss_cand0(), params.grad_chunk, chunk);
+  for (var col0 = range.x; col0 < range.y; col0 += BN) {
+    if (!loss_pairs_in(row0, TILE, col0, BN)) { continue; }
     let dots = tile_dots_64x32(row0, col0, lid, tx, ty) * params.inv_tau;
     w_tile[tx * 16u + ty] = weights(a, pa, col0 + tx, dots[0], lse_a, c_a);
     w_tile[(tx + 16u) * 16u + ty] = weights(a, pa, col0 + tx + 16u, dots[1], lse_a, c_a);
@@ -142,15 +161,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     }
   }
 
-  let pc = pos_coef_of(a);
+  // The positive pair's term belongs to chunk 0 alone; every chunk writes its whole slice (zeros
+  // included), so normalize_backward can sum the slices blindly.
+  let pc = select(vec4<f32>(0.0), pos_coef_of(a), chunk == 0u);
+  let slice = slice_base(chunk);
+  let slice_rows = select(params.two_n, params.anchors, chunk > 0u);
   for (var r = 0u; r < 4u; r++) {
-    if (a[r] < params.two_n) {
+    if (a[r] < slice_rows) {
       let base = a[r] * params.d4;
       let pbase = pa[r] * params.d4;
       // Along u_k: needed only where normalize_backward does not project it away.
       let radial = select(0.0, wsum[r] + pc[r], norms[a[r]] < MIN_NORM);
-      if (kx < params.d4) { gU[base + kx] = g0[r] + pc[r] * (U[pbase + kx] - own0[r]) + radial * own0[r]; }
-      if (kx + 16u < params.d4) { gU[base + kx + 16u] = g1[r] + pc[r] * (U[pbase + kx + 16u] - own1[r]) + radial * own1[r]; }
+      if (kx < params.d4) { gU[slice + base + kx] = g0[r] + pc[r] * (U[pbase + kx] - own0[r]) + radial * own0[r]; }
+      if (kx + 16u < params.d4) { gU[slice + base + kx + 16u] = g1[r] + pc[r] * (U[pbase + kx + 16u] - own1[r]) + radial * own1[r]; }
     }
   }
 }

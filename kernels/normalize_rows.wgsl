@@ -32,6 +32,10 @@ struct NormParams {
   d: u32,
   d4: u32,
   rows_per_slice: u32, // workgroups along x; row = wg.y * rows_per_slice + wg.x
+  grad_slices: u32,    // normalize_backward's (same struct); unused here
+  slice_rows: u32,     // likewise
+  pad1: u32,
+  pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: NormParams;

@@ -1,6 +1,7 @@
-// similarity_tile.wgsl — shared code, prepended to anchor_stats.wgsl and grad_rows.wgsl.
+// similarity_tile.wgsl — shared code, prepended to anchor_stats.wgsl and grad_rows.wgsl (after
+// tile_params.wgsl: TileParams, the candidate axis and its chunks).
 //
-// What both tile kernels share: the uniform TileParams, bounds-checked vec4 loads of U, the
+// What both tile kernels share: bounds-checked vec4 loads of U, the
 // candidate masks, and (for grad_rows) the 64-row staging tiles tile_a/tile_b, BK4 = 4 vec4s of
 // each row deep, with the strided row ownership rows_of (thread row ty owns ty + 16·r, r < 4).
 // anchor_stats stages its own 64×128 tiles (see there).
@@ -11,26 +12,6 @@
 //   in-batch, 'cross'/dualtemp:  the other view's rows b ≠ p(a)            (N − 1)
 //   bank form:                   every bank row, for the N anchors of u1   (K)
 // The including kernel binds `params: TileParams` and `U`.
-
-struct TileParams {
-  n: u32,        // N
-  two_n: u32,    // 2N, rows of U holding the two views
-  rows: u32,     // rows of U: 2N + K (K bank rows; K = 0 without a bank)
-  anchors: u32,  // anchors of the loss: 2N, or N in bank form (the rows of u1)
-  d4: u32,       // vec4s per row of U
-  cross: u32,    // 1 = in-batch candidates from the other view only ('cross', dualtemp)
-  flags: u32,    // anchor_stats extras: SECOND_TEMPERATURE | SOFTMAX_MEAN | UNIFORMITY
-  stat_rows: u32, // rows anchor_stats writes: `anchors`, or 2N when UNIFORMITY is asked
-  inv_tau: f32,  // 1/τ
-  inv_tau2: f32, // 1/(τ·m), dualtemp's second temperature
-  pad0: u32,
-  pad1: u32,
-}
-
-// TileParams.flags bits.
-const SECOND_TEMPERATURE: u32 = 1u; // dualtemp: also the log-sum-exp at 1/(τ·m)
-const SOFTMAX_MEAN: u32 = 2u;       // gradTemperature: Σ_b softmax_a(b)·S_ab beside the lse
-const UNIFORMITY: u32 = 4u;         // diagnostics: same-view log-sum-exp of −2‖u_a − u_b‖²
 
 const TILE: u32 = 64u;
 const BK4: u32 = 4u;
@@ -43,11 +24,6 @@ fn load_u(row: u32, k: u32) -> vec4<f32> {
   if (row < params.rows && k < params.d4) { return U[row * params.d4 + k]; }
   return vec4<f32>(0.0);
 }
-
-// Bank form: the loss's candidates are the bank rows [2N, 2N + K), not the views.
-fn bank_form() -> bool { return params.rows > params.two_n; }
-// First candidate row of the loss and one past its last.
-fn loss_cand0() -> u32 { return select(0u, params.two_n, bank_form()); }
 
 // The four rows a = row0 + ty + 16·r a thread owns, and their positives.
 fn rows_of(row0: u32, ty: u32) -> vec4<u32> { return vec4<u32>(row0 + ty) + ROW_STRIDE; }

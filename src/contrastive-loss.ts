@@ -381,7 +381,7 @@ export class ContrastiveLoss {
     return buf;
   }
 
-  private dispatch(pass: GPUComputePassEncoder, kernel: KernelName, buffers: GPUBuffer[], grid: [number, number]): void {
+  private dispatch(pass: GPUComputePassEncoder, kernel: KernelName, buffers: GPUBuffer[], grid: readonly [number, number, number]): void {
     const pipeline = this.pipelines[kernel];
     pass.setPipeline(pipeline);
     pass.setBindGroup(
@@ -391,7 +391,7 @@ export class ContrastiveLoss {
         entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
       }),
     );
-    pass.dispatchWorkgroups(grid[0], grid[1]);
+    pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
   }
 }
 

@@ -3,8 +3,10 @@
  * kernel file; the binding list here is checked against the WGSL by reflection in the tests.
  */
 import normalizeRows from '../kernels/normalize_rows.wgsl';
+import tileParams from '../kernels/tile_params.wgsl';
 import similarityTile from '../kernels/similarity_tile.wgsl';
 import anchorStats from '../kernels/anchor_stats.wgsl';
+import anchorStatsMerge from '../kernels/anchor_stats_merge.wgsl';
 import lossFinalize from '../kernels/loss_finalize.wgsl';
 import gradRows from '../kernels/grad_rows.wgsl';
 import normalizeBackward from '../kernels/normalize_backward.wgsl';
@@ -28,9 +30,10 @@ const W = 'storage' as const;
 export const KERNELS = {
   normalizeRows: { name: 'normalize_rows', source: normalizeRows, bindings: [U, R, R, W, W, W] },
   normalizeBank: { name: 'normalize_bank', source: normalizeBank, bindings: [U, R, W] },
-  anchorStats: { name: 'anchor_stats', source: similarityTile + anchorStats, bindings: [U, R, R, W] },
+  anchorStats: { name: 'anchor_stats', source: tileParams + similarityTile + anchorStats, bindings: [U, R, R, W] },
+  anchorStatsMerge: { name: 'anchor_stats_merge', source: tileParams + anchorStatsMerge, bindings: [U, R, R, W] },
   lossFinalize: { name: 'loss_finalize', source: lossFinalize, bindings: [U, R, R, R, W, W, W, W, W] },
-  gradRows: { name: 'grad_rows', source: similarityTile + gradRows, bindings: [U, R, R, R, W, R] },
+  gradRows: { name: 'grad_rows', source: tileParams + similarityTile + gradRows, bindings: [U, R, R, R, W, R] },
   normalizeBackward: { name: 'normalize_backward', source: normalizeBackward, bindings: [U, R, R, R, W, W] },
 } as const satisfies Record<string, KernelSpec>;
 
@@ -41,6 +44,10 @@ export type KernelName = keyof typeof KERNELS;
 export const TILES = {
   /** anchor_stats.wgsl: anchor rows per workgroup. */
   statsRows: 64,
+  /** anchor_stats.wgsl: candidates per tile (SCOLS); chunks of either tile pass are multiples of it. */
+  statsCols: 128,
+  /** anchor_stats_merge.wgsl: rows (threads) per workgroup. */
+  mergeRows: 64,
   /** grad_rows.wgsl: gradient rows per workgroup. */
   gradRows: 64,
   /** grad_rows.wgsl: vec4 gradient columns per workgroup (COLS4). */

@@ -3,9 +3,15 @@
  * kernel reads, and the pass sequence with every binding named. Pure data: nothing here touches
  * a GPUDevice, so the dispatcher, the CPU race-check pipeline and the tests share one plan.
  *
- * Pass order: normalize_rows → (bank form) normalize_bank → anchor_stats → loss_finalize →
- * (backward) grad_rows → normalize_backward. Everything is O((N + K)·D): the similarity matrix
- * (2N×2N, or N×K against a bank) is recomputed tile by tile and never stored.
+ * Pass order: normalize_rows → (bank form) normalize_bank → anchor_stats → anchor_stats_merge →
+ * loss_finalize → (backward) grad_rows → normalize_backward. Everything is O((N + K)·D): the
+ * similarity matrix (2N×2N, or N×K against a bank) is recomputed tile by tile and never stored.
+ *
+ * The two tile passes (anchor_stats, grad_rows) split the candidate axis into chunks so that a
+ * small batch, or a few anchors against a large bank, still dispatch enough workgroups to fill
+ * a large GPU; {@link splitCandidates} chooses the split from the shape alone (WebGPU does not
+ * expose the multiprocessor count). anchor_stats_merge combines anchor_stats' chunks, and
+ * normalize_backward adds grad_rows' slices as it reads them.
  */
 import { TILES, type KernelName } from './kernels.js';
 import type { LossName, ResolvedLossOptions } from './options.js';
@@ -26,7 +32,16 @@ export const FINAL_FLAGS = { tauGradient: 1, diagnostics: 2 } as const;
  * it. `spareGradTemperature`/`spareDiagnostics` stand in for loss_finalize's optional outputs
  * when they are not asked for (a binding needs a buffer; nothing reads them).
  */
-export type WorkspaceName = 'U' | 'gU' | 'norms' | 'stats' | 'pair' | 'coefs' | 'spareGradTemperature' | 'spareDiagnostics';
+export type WorkspaceName =
+  | 'U'
+  | 'gU'
+  | 'norms'
+  | 'statPartials'
+  | 'stats'
+  | 'pair'
+  | 'coefs'
+  | 'spareGradTemperature'
+  | 'spareDiagnostics';
 
 /** Output buffers the fused path writes. */
 export type OutputName = 'loss' | 'perAnchor' | 'gradZ1' | 'gradZ2' | 'gradTemperature' | 'diagnostics';
@@ -52,7 +67,18 @@ export type BindingRef =
 export interface PlannedPass {
   kernel: KernelName;
   bindings: readonly BindingRef[];
-  grid: [number, number];
+  grid: [number, number, number];
+  /** Workgroups dispatched: the grid's product. */
+  workgroups: number;
+}
+
+/**
+ * How a tile pass splits its candidate axis: `chunks` chunks of `chunkLength` candidates (a
+ * multiple of 128; the last may be shorter), from the axis's first row.
+ */
+export interface CandidateSplit {
+  chunks: number;
+  chunkLength: number;
 }
 
 /** Everything the dispatcher needs to encode one call, computed from the shape and options. */
@@ -70,7 +96,11 @@ export interface LossPlan {
   backward: boolean;
   /** Outputs this call writes (gradients only with `backward`, the extras only when asked). */
   outputs: readonly OutputName[];
-  /** Key shared by every plan with the same workspace (N, D4 and K). */
+  /** anchor_stats' split of its candidate axis (the views' rows and/or the bank's). */
+  statsSplit: CandidateSplit;
+  /** grad_rows' split of the loss's candidates: `chunks` slices of gU (planned on forward-only calls too). */
+  gradSplit: CandidateSplit;
+  /** Key shared by every plan with the same workspace (N, D4, K and the splits). */
   workspaceKey: string;
   /** Bytes of each workspace buffer. */
   workspaceBytes: Readonly<Record<WorkspaceName, number>>;
@@ -87,19 +117,46 @@ const ws = (name: WorkspaceName): BindingRef => ({ kind: 'workspace', name });
 const constant = (name: ConstantName): BindingRef => ({ kind: 'constant', name });
 const upstream: BindingRef = { kind: 'upstream' };
 
-/** Workspace sizes for N rows per view, D4 vec4s per row and K bank rows. Linear in N + K. */
-export function workspaceBytes(n: number, d4: number, k = 0): Record<WorkspaceName, number> {
+/**
+ * Workspace sizes for N rows per view, D4 vec4s per row, K bank rows, `statRows` rows of
+ * anchor statistics in `statChunks` chunks and `gradSlices` slices of ∂L/∂U. Linear in N + K
+ * for a fixed split; {@link splitCandidates} bounds the split's part.
+ */
+export function workspaceBytes(n: number, d4: number, k = 0, statRows = 2 * n, statChunks = 1, gradSlices = 1): Record<WorkspaceName, number> {
   const row = d4 * 16;
+  const anchors = k > 0 ? n : 2 * n;
   return {
     U: (2 * n + k) * row,
-    gU: 2 * n * row,
+    // grad_rows' slices: the first holds the 2N rows, each later one the anchors' rows.
+    gU: (2 * n + (gradSlices - 1) * anchors) * row,
     norms: 2 * n * F32,
+    statPartials: statChunks * statRows * 8 * F32,
     stats: 2 * n * 4 * F32,
     pair: n * 2 * F32,
     coefs: 2 * n * 2 * F32,
     spareGradTemperature: F32,
     spareDiagnostics: 4 * F32,
   };
+}
+
+/** Workgroups a tile pass aims for when the shape has that many tiles: enough to fill a large GPU. */
+export const TARGET_WORKGROUPS = 1024;
+/** Most bytes grad_rows' slices of ∂L/∂U may take when the split needs more than one. */
+export const GRAD_SLICES_BUDGET = 64 * 1024 * 1024;
+
+/**
+ * Split `candidates` candidates (in tiles of 128) among workgroups of which `blocks` cover the
+ * rest of the grid (row blocks × column blocks), so that blocks × chunks reaches
+ * {@link TARGET_WORKGROUPS} when there are enough tiles: at least ⌈target / blocks⌉ chunks, at
+ * most one per tile, and no more than `maxChunks`. A chunk is whole tiles, so chunks never
+ * overlap and each candidate is in exactly one.
+ */
+export function splitCandidates(candidates: number, blocks: number, maxChunks = Infinity): CandidateSplit {
+  const tiles = Math.max(1, Math.ceil(candidates / TILES.statsCols));
+  const wanted = Math.max(1, Math.min(tiles, Math.ceil(TARGET_WORKGROUPS / blocks), Math.floor(maxChunks)));
+  // floor: the tiles per chunk rounds down, so the chunk count never falls below `wanted`.
+  const tilesPerChunk = Math.max(1, Math.floor(tiles / wanted));
+  return { chunks: Math.ceil(tiles / tilesPerChunk), chunkLength: tilesPerChunk * TILES.statsCols };
 }
 
 /** The plan of one call. `opts` must come from `resolveOptions`. */
@@ -109,14 +166,21 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
   const k = opts.bankRows;
   const anchors = k > 0 ? n : rows;
   const slice = Math.min(rows, TILES.rowsPerSlice);
-  const rowGrid: [number, number] = [slice, Math.ceil(rows / slice)];
-  const pairGrid: [number, number] = [Math.min(n, slice), Math.ceil(n / slice)];
+  const rowGrid = grid(slice, Math.ceil(rows / slice));
+  const pairGrid = grid(Math.min(n, slice), Math.ceil(n / slice));
   const statRows = statRowsOf(n, opts);
+  // anchor_stats' axis: the views' rows when the in-batch loss or uniformity pairs them, then the bank.
+  const statsCandidates = (k === 0 || opts.diagnostics ? rows : 0) + k;
+  const statsSplit = splitCandidates(statsCandidates, Math.ceil(statRows / TILES.statsRows));
+  // grad_rows' axis: the loss's candidates; its row blocks with candidate work hold the anchors.
+  const gradColumnBlocks = Math.ceil(d4 / TILES.gradVec4Cols);
+  // Planned for forward-only calls too, so both share one workspace (and one uniform).
+  const gradSplit = splitCandidates(k || rows, Math.ceil(anchors / TILES.gradRows) * gradColumnBlocks, GRAD_SLICES_BUDGET / (anchors * d4 * 16));
   const passes: PlannedPass[] = [
     {
       kernel: 'normalizeRows',
       bindings: [constant('norm'), input('z1'), input('z2'), ws('U'), ws('norms'), ws('pair')],
-      grid: pairGrid,
+      ...pairGrid,
     },
   ];
   if (k > 0) {
@@ -124,14 +188,19 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
     passes.push({
       kernel: 'normalizeBank',
       bindings: [constant('bank'), input('bank'), ws('U')],
-      grid: [bankSlice, Math.ceil(k / bankSlice)],
+      ...grid(bankSlice, Math.ceil(k / bankSlice)),
     });
   }
   passes.push(
     {
       kernel: 'anchorStats',
-      bindings: [constant('tile'), ws('U'), ws('norms'), ws('stats')],
-      grid: [Math.ceil(statRows / TILES.statsRows), 1],
+      bindings: [constant('tile'), ws('U'), ws('norms'), ws('statPartials')],
+      ...grid(Math.ceil(statRows / TILES.statsRows), statsSplit.chunks),
+    },
+    {
+      kernel: 'anchorStatsMerge',
+      bindings: [constant('tile'), ws('statPartials'), ws('norms'), ws('stats')],
+      ...grid(Math.ceil(statRows / TILES.mergeRows), 1),
     },
     {
       kernel: 'lossFinalize',
@@ -146,7 +215,7 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
         opts.gradTemperature ? output('gradTemperature') : ws('spareGradTemperature'),
         opts.diagnostics ? output('diagnostics') : ws('spareDiagnostics'),
       ],
-      grid: [1, 1],
+      ...grid(1, 1),
     },
   );
   if (backward) {
@@ -154,23 +223,24 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
       {
         kernel: 'gradRows',
         bindings: [constant('tile'), ws('U'), ws('stats'), ws('coefs'), ws('gU'), ws('norms')],
-        grid: [Math.ceil(rows / TILES.gradRows), Math.ceil(d4 / TILES.gradVec4Cols)],
+        ...grid(Math.ceil(rows / TILES.gradRows), gradColumnBlocks, gradSplit.chunks),
       },
       {
         kernel: 'normalizeBackward',
         bindings: [constant('norm'), ws('U'), ws('gU'), ws('norms'), output('gradZ1'), output('gradZ2')],
-        grid: rowGrid,
+        ...rowGrid,
       },
     );
   }
+  const wsBytes = workspaceBytes(n, d4, k, statRows, statsSplit.chunks, gradSplit.chunks);
   const zBytes = n * d * F32;
   const outputs: OutputName[] = ['loss', 'perAnchor'];
   if (backward) outputs.push('gradZ1', 'gradZ2');
   if (opts.gradTemperature) outputs.push('gradTemperature');
   if (opts.diagnostics) outputs.push('diagnostics');
   const constants: Partial<Record<ConstantName, Uint32Array>> = {
-    norm: packNormParams(n, d, d4),
-    tile: packTileParams(n, d4, opts),
+    norm: packNormParams(n, d, d4, gradSplit.chunks, anchors),
+    tile: packTileParams(n, d4, opts, statsSplit.chunkLength, gradSplit.chunkLength),
     final: packFinalParams(n, opts),
   };
   if (k > 0) constants.bank = packBankParams(n, d, d4, k);
@@ -183,12 +253,19 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
     anchors,
     backward,
     outputs,
-    workspaceKey: `${n}x${d4}x${k}`,
-    workspaceBytes: workspaceBytes(n, d4, k),
+    statsSplit,
+    gradSplit,
+    workspaceKey: `${n}x${d4}x${k}/${statRows}x${statsSplit.chunks}/${gradSplit.chunks}`,
+    workspaceBytes: wsBytes,
     outputBytes: { loss: F32, perAnchor: anchors * F32, gradZ1: zBytes, gradZ2: zBytes, gradTemperature: F32, diagnostics: 4 * F32 },
     constants,
     passes,
   };
+}
+
+/** A pass's grid and its workgroup count. */
+function grid(x: number, y: number, z = 1): { grid: [number, number, number]; workgroups: number } {
+  return { grid: [x, y, z], workgroups: x * y * z };
 }
 
 /** Rows anchor_stats writes: the anchors, or all 2N view rows when uniformity is asked. */
@@ -219,9 +296,12 @@ export function withoutTemperature(data: Uint32Array, byteOffset: number): Uint3
   return copy;
 }
 
-/** normalize_rows / normalize_backward's NormParams. */
-export function packNormParams(n: number, d: number, d4: number): Uint32Array {
-  return new Uint32Array([n, d, d4, Math.min(2 * n, TILES.rowsPerSlice)]);
+/**
+ * normalize_rows / normalize_backward's NormParams: `gradSlices` slices of gU to add, each past
+ * the first holding `sliceRows` rows (the anchors).
+ */
+export function packNormParams(n: number, d: number, d4: number, gradSlices = 1, sliceRows = 2 * n): Uint32Array {
+  return new Uint32Array([n, d, d4, Math.min(2 * n, TILES.rowsPerSlice), gradSlices, sliceRows, 0, 0]);
 }
 
 /** normalize_bank's BankParams: K rows of D, written to U from row 2N on. */
@@ -229,8 +309,8 @@ export function packBankParams(n: number, d: number, d4: number, k: number): Uin
   return new Uint32Array([k, d, d4, Math.min(k, TILES.rowsPerSlice), 2 * n, 0, 0, 0]);
 }
 
-/** anchor_stats / grad_rows' TileParams. */
-export function packTileParams(n: number, d4: number, o: ResolvedLossOptions): Uint32Array {
+/** anchor_stats / anchor_stats_merge / grad_rows' TileParams, with each tile pass's chunk length. */
+export function packTileParams(n: number, d4: number, o: ResolvedLossOptions, statsChunk: number, gradChunk: number): Uint32Array {
   const b = new ArrayBuffer(48);
   const u = new Uint32Array(b);
   const f = new Float32Array(b);
@@ -248,6 +328,8 @@ export function packTileParams(n: number, d4: number, o: ResolvedLossOptions): U
   u[7] = statRowsOf(n, o);
   f[8] = 1 / o.temperature;
   f[9] = 1 / (o.temperature * o.dtM);
+  u[10] = statsChunk;
+  u[11] = gradChunk;
   return u;
 }
 

@@ -63,6 +63,10 @@ const CASES: Case[] = [
   // Anchors in one workgroup but 2N = 66 uniformity rows in two; K = 130: two bank tiles in
   // anchor_stats, five in grad_rows; grad_rows' second workgroup holds only u2 rows.
   { n: 33, d: 2, options: { loss: 'dclw', weightGrad: true, gradTemperature: true, diagnostics: true }, k: 130 },
+  // The split candidate axis in-batch: 2N = 130 candidates, two chunks of 128 in both tile
+  // passes (the second one short), three row blocks; 'cross' skips same-view tiles, and every
+  // partial state (T, the second temperature, uniformity's) goes through the merge.
+  { n: 65, d: 2, options: { loss: 'dualtemp', gradTemperature: true, diagnostics: true } },
 ];
 
 /** A K×D bank with rows of mixed norms. */
@@ -93,6 +97,7 @@ describe('the fused kernels under the race detector', () => {
         'normalize_rows',
         ...(c.k ? ['normalize_bank'] : []),
         'anchor_stats',
+        'anchor_stats_merge',
         'loss_finalize',
         'grad_rows',
         'normalize_backward',
