@@ -13,8 +13,7 @@ import { referenceLoss, type ReferenceResult } from '../src/reference/index.js';
 import { DIAGNOSTIC_NAMES, resolveOptions, type LossOptions } from '../src/options.js';
 import { planLoss } from '../src/plan.js';
 import { makeRng, type Rng } from './reference/helpers.js';
-import { temperatureGradientError, type Verdict } from './support/tolerances.js';
-import { expectMatchesReference } from './support/expect-reference.js';
+import { expectExtrasMatchReference, expectMatchesReference } from './support/expect-reference.js';
 import type { OptionsWithoutBank } from './browser/second-wave-page.js';
 
 const NS = [2, 3, 31, 257];
@@ -65,17 +64,6 @@ function inputs(n: number, d: number, k: number, caseIndex: number) {
 }
 
 /**
- * A scalar result (∂L/∂τ, a diagnostic) against float64: within `rel` relative, or `abs`
- * absolute near 0 (MATH.md: diagnostics 1e-4 relative, 1e-6 absolute near 0).
- */
-function scalarError(got: number | undefined, want: number, rel: number, abs: number): Verdict {
-  if (got === undefined) return { ok: false, describe: 'missing' };
-  const err = Math.abs(got - want);
-  const ok = (Number.isNaN(want) && Number.isNaN(got)) || (Number.isFinite(got) && (err <= rel * Math.abs(want) || err <= abs));
-  return { ok, describe: `${got} vs ${want}: abs error ${err.toExponential(2)}, rel ${(err / Math.abs(want)).toExponential(2)}` };
-}
-
-/**
  * Worst relative errors seen per option set, over results whose reference is not near 0
  * (|ref| ≥ 1e-3, where a relative error means something), reported at the end.
  */
@@ -108,32 +96,18 @@ afterAll(async () => {
 
 /** Check every output of one GPU run against the reference. */
 function compare(where: string, set: string, gpu: { loss: number; perAnchor: Float32Array; gradZ1?: Float32Array; gradZ2?: Float32Array; gradTemperature?: number; diagnostics?: Float32Array | number[] }, ref: ReferenceResult, opts: LossOptions, d: number): void {
-  const tau = opts.temperature!;
   note(`${set}: loss`, gpu.loss, ref.loss);
-  expectMatchesReference(where, gpu, ref, tau, d, 'if-present', {
+  expectMatchesReference(where, gpu, ref, opts.temperature!, d, 'if-present', {
     onGradient: (name, got, want) => {
       if (d > 1 && Math.hypot(...Array.from(want)) > 1e-6) noteRelative(`${set}: ${name}`, relL2(got, want));
     },
   });
-  if (opts.gradTemperature) {
-    const meanAbsWeight = ref.weights ? ref.weights.reduce((s, w) => s + Math.abs(w), 0) / ref.weights.length : 1;
-    const te = temperatureGradientError(gpu.gradTemperature, ref.gradTemperature, tau, 1 + meanAbsWeight);
-    if (d > 1) note(`${set}: ∂L/∂τ`, gpu.gradTemperature!, ref.gradTemperature);
-    expect(te.ok, `${where}: gradTemperature ${te.describe}`).toBe(true);
-  } else {
-    expect(gpu.gradTemperature, `${where}: gradTemperature not asked for`).toBeUndefined();
-  }
-  if (opts.diagnostics) {
-    expect(gpu.diagnostics, `${where}: diagnostics missing`).toBeDefined();
-    DIAGNOSTIC_NAMES.forEach((name, i) => {
-      const want = ref.diagnostics[name];
-      const de = scalarError(gpu.diagnostics![i], want, 1e-4, 1e-6);
-      note(`${set}: ${name}`, gpu.diagnostics![i]!, want);
-      expect(de.ok, `${where}: diagnostics.${name} ${de.describe}`).toBe(true);
-    });
-  } else {
-    expect(gpu.diagnostics, `${where}: diagnostics not asked for`).toBeUndefined();
-  }
+  expectExtrasMatchReference(where, gpu, ref, opts, {
+    onTemperatureGradient: (got, want) => {
+      if (d > 1) note(`${set}: ∂L/∂τ`, got, want);
+    },
+    onDiagnostic: (name, got, want) => note(`${set}: ${name}`, got, want),
+  });
 }
 
 async function check(n: number, d: number, tau: number, loss: OptionsWithoutBank, set: OptionSet, caseIndex: number): Promise<void> {
