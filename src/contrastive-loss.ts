@@ -5,6 +5,7 @@
  * pipelines.ts (compiled once per device) and lifetime.ts (which buffers live how long).
  */
 import type { KernelName } from './kernels.js';
+import { BindGroupCache } from './bind-groups.js';
 import { TrackedBuffers } from './gpu-memory.js';
 import { BufferLifetimes } from './lifetime.js';
 import { checkKnownKeys, DIAGNOSTIC_NAMES, isGpuBank, resolveOptions, type Diagnostics, type GpuBank, type LossOptions } from './options.js';
@@ -131,6 +132,7 @@ export class ContrastiveLoss {
   private readonly pipelines: Pipelines;
   private readonly buffers: TrackedBuffers;
   private readonly lifetimes: BufferLifetimes;
+  private readonly bindGroups: BindGroupCache;
   /** Set when `device.lost` resolves. */
   private lostInfo: GPUDeviceLostInfo | undefined;
   /** Rejects with a {@link DeviceLostError} when the device is lost; never resolves otherwise. */
@@ -144,6 +146,7 @@ export class ContrastiveLoss {
     this.ownsDevice = ownsDevice;
     this.buffers = new TrackedBuffers(device);
     this.lifetimes = new BufferLifetimes(device, this.buffers);
+    this.bindGroups = new BindGroupCache(device);
     this.whenLost = device.lost.then((info) => {
       this.lostInfo = info;
       throw new DeviceLostError(info);
@@ -347,6 +350,7 @@ export class ContrastiveLoss {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.bindGroups.clear();
     this.lifetimes.destroyAll();
     this.buffers.destroyAll();
     if (this.ownsDevice) this.device.destroy();
@@ -384,13 +388,7 @@ export class ContrastiveLoss {
   private dispatch(pass: GPUComputePassEncoder, kernel: KernelName, buffers: GPUBuffer[], grid: readonly [number, number, number]): void {
     const pipeline = this.pipelines[kernel];
     pass.setPipeline(pipeline);
-    pass.setBindGroup(
-      0,
-      this.device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-      }),
-    );
+    pass.setBindGroup(0, this.bindGroups.get(pipeline, kernel, buffers));
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
   }
 }

@@ -139,6 +139,15 @@ export function workspaceBytes(n: number, d4: number, k = 0, statRows = 2 * n, s
   };
 }
 
+/**
+ * Bytes the split of the candidate axis adds to a plan's workspace: anchor_stats' partial states
+ * and grad_rows' gradient slices past the first. Bounded by the split (see test/plan.test.ts),
+ * not by N·N; the rest of the workspace is exactly linear in N and K.
+ */
+export function splitWorkspaceBytes(plan: LossPlan): number {
+  return plan.workspaceBytes.statPartials + plan.workspaceBytes.gU - plan.rows * plan.d4 * 16;
+}
+
 /** Workgroups a tile pass aims for when the shape has that many tiles: enough to fill a large GPU. */
 export const TARGET_WORKGROUPS = 1024;
 /** Most bytes grad_rows' slices of ∂L/∂U may take when the split needs more than one. */

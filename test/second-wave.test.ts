@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPage, type TestPage } from './harness/page.js';
 import { referenceLoss, type ReferenceResult } from '../src/reference/index.js';
 import { DIAGNOSTIC_NAMES, resolveOptions, type LossOptions } from '../src/options.js';
-import { planLoss } from '../src/plan.js';
+import { planLoss, splitWorkspaceBytes } from '../src/plan.js';
 import { makeRng, type Rng } from './reference/helpers.js';
 import { expectExtrasMatchReference, expectMatchesReference } from './support/expect-reference.js';
 import type { OptionsWithoutBank } from './browser/second-wave-page.js';
@@ -217,10 +217,8 @@ describe('second wave: memory linear in N + K, nothing N×K', () => {
     // The split candidate axis adds partial states (anchor_stats) and gradient slices
     // (grad_rows) whose count follows the shape's tiles, capped by TARGET_WORKGROUPS
     // (test/plan.test.ts bounds them): take them out, and the rest is exactly linear.
-    const splitPart = ([n, dd, k]: [number, number, number]) => {
-      const p = planLoss(n, dd, resolveOptions({ ...options, bank: { buffer: {} as GPUBuffer, k } }, dd), true);
-      return p.workspaceBytes.statPartials + p.workspaceBytes.gU - 2 * n * p.d4 * 16;
-    };
+    const splitPart = ([n, dd, k]: [number, number, number]) =>
+      splitWorkspaceBytes(planLoss(n, dd, resolveOptions({ ...options, bank: { buffer: {} as GPUBuffer, k } }, dd), true));
     const linearN = byN.map((b, i) => b - splitPart(shapesN[i]!));
     const linearK = byK.map((b, i) => b - splitPart(shapesK[i]!));
     console.log(

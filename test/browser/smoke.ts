@@ -55,8 +55,9 @@ export async function runNormalizeRows(z1: Float32Array, z2: Float32Array, n: nu
     layout: 'auto',
     compute: { module: device.createShaderModule({ code: spec.source }), entryPoint: 'main' },
   });
-  const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(params, 0, new Uint32Array([n, d, d4, n]));
+  // NormParams: n, d, d4, rows_per_slice, then normalize_backward's two slice fields (unused here).
+  const params = device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(params, 0, new Uint32Array([n, d, d4, n, 1, 2 * n, 0, 0]));
   const bufs = [upload(device, z1), upload(device, z2), poisoned(device, 2 * n * d4 * 4), poisoned(device, 2 * n), poisoned(device, 2 * n)];
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
