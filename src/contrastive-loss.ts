@@ -10,8 +10,8 @@ import { TrackedBuffers } from './gpu-memory.js';
 import { BufferLifetimes } from './lifetime.js';
 import { checkKnownKeys, DIAGNOSTIC_NAMES, isGpuBank, resolveOptions, type Diagnostics, type GpuBank, type LossOptions } from './options.js';
 import { compilePipelines, compilePipelinesSync, type Pipelines } from './pipelines.js';
-import { F32, planLoss, TEMPERATURE_FIELDS, withoutTemperature, type BindingRef, type ConstantName, type InputName, type LossPlan, type OutputName } from './plan.js';
-import { checkEncodeBuffers, checkFloat32Views, checkLimits, checkShape, checkTemperatureParams, checkViews } from './validate.js';
+import { F32, planLoss, targetWorkgroupsFor, TEMPERATURE_FIELDS, type AdapterTraits, withoutTemperature, type BindingRef, type ConstantName, type InputName, type LossPlan, type OutputName } from './plan.js';
+import { checkEncodeBuffers, checkFloat32Views, checkTargetWorkgroups, checkLimits, checkShape, checkTemperatureParams, checkViews } from './validate.js';
 import { requestDevice } from './runtime/index.js';
 
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE (the global is absent in Node)
@@ -123,6 +123,13 @@ export class DeviceLostError extends Error {
 export interface CreateOptions {
   /** Share this device (e.g. a framework's). Without it, one is requested from `navigator.gpu`, or in Node from Dawn (src/runtime/). */
   device?: GPUDevice;
+  /**
+   * Workgroups each similarity-tile pass aims for by splitting the candidate axis (an integer
+   * ≥ 1; 1 = no split). Default: 1024 on a GPU, enough to fill one with 100+ multiprocessors at
+   * any batch size; 1 on a CPU adapter (SwiftShader, llvmpipe, WARP), where each workgroup has
+   * a setup cost and only a few run at once. Results agree either way within f32 rounding.
+   */
+  targetWorkgroups?: number;
 }
 
 /** Fused contrastive losses on one GPUDevice. Create with {@link ContrastiveLoss.create}. */
@@ -139,11 +146,14 @@ export class ContrastiveLoss {
   private readonly whenLost: Promise<never>;
   private destroyed = false;
   private readonly ownsDevice: boolean;
+  /** Workgroups each tile pass aims for ({@link CreateOptions.targetWorkgroups}). */
+  readonly targetWorkgroups: number;
 
-  private constructor(device: GPUDevice, pipelines: Pipelines, ownsDevice: boolean) {
+  private constructor(device: GPUDevice, pipelines: Pipelines, ownsDevice: boolean, targetWorkgroups: number | undefined) {
     this.device = device;
     this.pipelines = pipelines;
     this.ownsDevice = ownsDevice;
+    this.targetWorkgroups = targetWorkgroups ?? targetWorkgroupsFor((device as GPUDevice & { adapterInfo?: AdapterTraits }).adapterInfo);
     this.buffers = new TrackedBuffers(device);
     this.lifetimes = new BufferLifetimes(device, this.buffers);
     this.bindGroups = new BindGroupCache(device);
@@ -156,6 +166,7 @@ export class ContrastiveLoss {
 
   /** Compile every pipeline once, on the given device or a newly requested one. */
   static async create(options: CreateOptions = {}): Promise<ContrastiveLoss> {
+    checkTargetWorkgroups(options.targetWorkgroups);
     const device = options.device ?? (await requestDevice());
     const lost = device.lost.then((info) => {
       throw new DeviceLostError(info);
@@ -163,7 +174,7 @@ export class ContrastiveLoss {
     lost.catch(() => {});
     // A device lost while the kernels compile would leave the compile pending or give invalid
     // pipelines: race it against device.lost.
-    return new ContrastiveLoss(device, await Promise.race([compilePipelines(device), lost]), !options.device);
+    return new ContrastiveLoss(device, await Promise.race([compilePipelines(device), lost]), !options.device, options.targetWorkgroups);
   }
 
   /**
@@ -172,8 +183,9 @@ export class ContrastiveLoss {
    * `createComputePipeline`, so a kernel that failed to compile surfaces as a device validation
    * error instead of an exception. The caller keeps ownership of the device.
    */
-  static createSync(options: { device: GPUDevice }): ContrastiveLoss {
-    return new ContrastiveLoss(options.device, compilePipelinesSync(options.device), false);
+  static createSync(options: { device: GPUDevice; targetWorkgroups?: number }): ContrastiveLoss {
+    checkTargetWorkgroups(options.targetWorkgroups);
+    return new ContrastiveLoss(options.device, compilePipelinesSync(options.device), false, options.targetWorkgroups);
   }
 
   /** Bytes of GPU buffers the dispatcher holds now (workspace, constants, outputs it still owns). */
@@ -213,7 +225,7 @@ export class ContrastiveLoss {
     }
     const backward = args.backward ?? true;
     if (typeof backward !== 'boolean') throw new TypeError(`backward must be true or false, got ${JSON.stringify(args.backward)}`);
-    const plan = planLoss(n, d, opts, backward);
+    const plan = planLoss(n, d, opts, backward, this.targetWorkgroups);
     checkLimits(
       this.device.limits,
       n,
@@ -286,7 +298,7 @@ export class ContrastiveLoss {
     if (options.bank instanceof Float64Array) {
       throw new TypeError('compute() takes the bank as a Float32Array (K×D f32 values), got a Float64Array');
     }
-    const plan = planLoss(n, d, opts, backward);
+    const plan = planLoss(n, d, opts, backward, this.targetWorkgroups);
     const made: GPUBuffer[] = [];
     const make = (label: string, size: number, usage: number) => {
       const b = this.buffers.create(label, size, usage);

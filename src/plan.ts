@@ -150,26 +150,50 @@ export function splitWorkspaceBytes(plan: LossPlan): number {
 
 /** Workgroups a tile pass aims for when the shape has that many tiles: enough to fill a large GPU. */
 export const TARGET_WORKGROUPS = 1024;
+
+/** What an adapter says of itself (GPUAdapterInfo; `device.adapterInfo` where the runtime has it). */
+export interface AdapterTraits {
+  isFallbackAdapter?: boolean;
+  architecture?: string;
+  description?: string;
+  device?: string;
+}
+
+/**
+ * The split a device should get: {@link TARGET_WORKGROUPS} on a GPU; none (1) on a CPU adapter
+ * (SwiftShader, llvmpipe/lavapipe, WARP), which runs a few workgroups at a time, one per core,
+ * and pays a setup cost per workgroup: there the split only adds time (measured on SwiftShader:
+ * DCL at N = 1024, D = 128 took 3.2 s split for 1024 workgroups, 2.1 s unsplit). WebGPU does
+ * not expose a GPU's multiprocessor count, so a GPU always gets the same target.
+ */
+export function targetWorkgroupsFor(info: AdapterTraits | undefined): number {
+  if (!info) return TARGET_WORKGROUPS;
+  const names = `${info.architecture ?? ''} ${info.description ?? ''} ${info.device ?? ''}`;
+  return info.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|\bwarp\b/i.test(names) ? 1 : TARGET_WORKGROUPS;
+}
 /** Most bytes grad_rows' slices of ∂L/∂U may take when the split needs more than one. */
 export const GRAD_SLICES_BUDGET = 64 * 1024 * 1024;
 
 /**
  * Split `candidates` candidates (in tiles of 128) among workgroups of which `blocks` cover the
- * rest of the grid (row blocks × column blocks), so that blocks × chunks reaches
- * {@link TARGET_WORKGROUPS} when there are enough tiles: at least ⌈target / blocks⌉ chunks, at
- * most one per tile, and no more than `maxChunks`. A chunk is whole tiles, so chunks never
- * overlap and each candidate is in exactly one.
+ * rest of the grid (row blocks × column blocks), so that blocks × chunks reaches `target`
+ * workgroups when there are enough tiles: at least ⌈target / blocks⌉ chunks, at most one per
+ * tile, and no more than `maxChunks`. A chunk is whole tiles, so chunks never overlap and each
+ * candidate is in exactly one.
  */
-export function splitCandidates(candidates: number, blocks: number, maxChunks = Infinity): CandidateSplit {
+export function splitCandidates(candidates: number, blocks: number, maxChunks = Infinity, target = TARGET_WORKGROUPS): CandidateSplit {
   const tiles = Math.max(1, Math.ceil(candidates / TILES.statsCols));
-  const wanted = Math.max(1, Math.min(tiles, Math.ceil(TARGET_WORKGROUPS / blocks), Math.floor(maxChunks)));
+  const wanted = Math.max(1, Math.min(tiles, Math.ceil(target / blocks), Math.floor(maxChunks)));
   // floor: the tiles per chunk rounds down, so the chunk count never falls below `wanted`.
   const tilesPerChunk = Math.max(1, Math.floor(tiles / wanted));
   return { chunks: Math.ceil(tiles / tilesPerChunk), chunkLength: tilesPerChunk * TILES.statsCols };
 }
 
-/** The plan of one call. `opts` must come from `resolveOptions`. */
-export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backward: boolean): LossPlan {
+/**
+ * The plan of one call. `opts` must come from `resolveOptions`; `targetWorkgroups` is what the
+ * tile passes' split aims for ({@link targetWorkgroupsFor}; 1: no split).
+ */
+export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backward: boolean, targetWorkgroups = TARGET_WORKGROUPS): LossPlan {
   const d4 = Math.ceil(d / 4);
   const rows = 2 * n;
   const k = opts.bankRows;
@@ -180,11 +204,11 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
   const statRows = statRowsOf(n, opts);
   // anchor_stats' axis: the views' rows when the in-batch loss or uniformity pairs them, then the bank.
   const statsCandidates = (k === 0 || opts.diagnostics ? rows : 0) + k;
-  const statsSplit = splitCandidates(statsCandidates, Math.ceil(statRows / TILES.statsRows));
+  const statsSplit = splitCandidates(statsCandidates, Math.ceil(statRows / TILES.statsRows), Infinity, targetWorkgroups);
   // grad_rows' axis: the loss's candidates; its row blocks with candidate work hold the anchors.
   const gradColumnBlocks = Math.ceil(d4 / TILES.gradVec4Cols);
   // Planned for forward-only calls too, so both share one workspace (and one uniform).
-  const gradSplit = splitCandidates(k || rows, Math.ceil(anchors / TILES.gradRows) * gradColumnBlocks, GRAD_SLICES_BUDGET / (anchors * d4 * 16));
+  const gradSplit = splitCandidates(k || rows, Math.ceil(anchors / TILES.gradRows) * gradColumnBlocks, GRAD_SLICES_BUDGET / (anchors * d4 * 16), targetWorkgroups);
   const passes: PlannedPass[] = [
     {
       kernel: 'normalizeRows',

@@ -155,3 +155,11 @@ export function checkTemperatureParams(buf: GPUBuffer, options: { temperature?: 
     if (b === buf) throw new RangeError(`outputs.${name} must not be the temperatureParams buffer`);
   }
 }
+
+/** `targetWorkgroups` of `ContrastiveLoss.create`: absent, or an integer in [1, 2^20]. */
+export function checkTargetWorkgroups(target: unknown): void {
+  if (target === undefined) return;
+  if (typeof target !== 'number' || !Number.isInteger(target) || target < 1 || target > 2 ** 20) {
+    throw new RangeError(`targetWorkgroups must be an integer in [1, 1048576] (1: no split), got ${JSON.stringify(target) ?? String(target)}`);
+  }
+}

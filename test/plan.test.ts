@@ -6,7 +6,8 @@
  * checked against the reference by the GPU suites (test/split.test.ts and the loss matrices).
  */
 import { describe, expect, it } from 'vitest';
-import { GRAD_SLICES_BUDGET, planLoss, type LossPlan } from '../src/plan.js';
+import { GRAD_SLICES_BUDGET, planLoss, TARGET_WORKGROUPS, targetWorkgroupsFor, type LossPlan } from '../src/plan.js';
+import { checkTargetWorkgroups } from '../src/validate.js';
 import { LOSS_NAMES, resolveOptions, type LossOptions, type NegativesMode } from '../src/options.js';
 
 const D = 128;
@@ -146,5 +147,30 @@ describe('the workspace stays linear in N + K', () => {
         if (square > 4 * GRAD_SLICES_BUDGET) for (const [name, b] of Object.entries(p.workspaceBytes)) expect(b, `${where} ${name}`).toBeLessThan(square / 4);
       }
     }
+  });
+});
+
+describe('the split a device gets', () => {
+  it('a GPU aims for 1024 workgroups; a CPU adapter is not split', () => {
+    expect(targetWorkgroupsFor(undefined)).toBe(TARGET_WORKGROUPS);
+    expect(targetWorkgroupsFor({ architecture: 'hopper', description: 'NVIDIA H200', isFallbackAdapter: false })).toBe(1024);
+    expect(targetWorkgroupsFor({ architecture: 'swiftshader', description: 'SwiftShader driver 5.0.0', isFallbackAdapter: true })).toBe(1);
+    expect(targetWorkgroupsFor({ architecture: 'swiftshader', description: '' })).toBe(1);
+    expect(targetWorkgroupsFor({ description: 'llvmpipe (LLVM 15.0.6, 256 bits)' })).toBe(1);
+    expect(targetWorkgroupsFor({ description: 'Microsoft Basic Render Driver', device: 'WARP' })).toBe(1);
+    expect(targetWorkgroupsFor({ isFallbackAdapter: true })).toBe(1);
+  });
+  it('no split plans one chunk per tile pass; the split plan covers the same candidates', () => {
+    const opts = resolveOptions({ loss: 'dcl' }, D);
+    const unsplit = planLoss(1024, D, opts, true, 1);
+    expect([unsplit.statsSplit.chunks, unsplit.gradSplit.chunks]).toEqual([1, 1]);
+    expect(unsplit.workspaceBytes.gU).toBe(2 * 1024 * 32 * 16);
+    expect(workgroupsOf(planLoss(1024, D, opts, true), 'gradRows')).toBe(512);
+  });
+  it('targetWorkgroups must be an integer in [1, 2^20]', () => {
+    for (const bad of [0, -1, 1.5, NaN, Infinity, 2 ** 20 + 1, '8', null]) {
+      expect(() => checkTargetWorkgroups(bad), String(bad)).toThrow(/targetWorkgroups must be an integer in \[1, 1048576\] \(1: no split\), got/);
+    }
+    for (const ok of [undefined, 1, 64, 1024, 2 ** 20]) expect(() => checkTargetWorkgroups(ok)).not.toThrow();
   });
 });

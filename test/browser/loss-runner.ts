@@ -4,13 +4,17 @@
  */
 import { ContrastiveLoss } from '../../src/contrastive-loss.js';
 import type { LossOptions } from '../../src/options.js';
+import { TARGET_WORKGROUPS } from '../../src/plan.js';
 import { bitwiseEqual, poisoned, readBack, upload } from './gpu-io.js';
 import { pageDevice } from './smoke.js';
 
 let lossPromise: Promise<ContrastiveLoss> | undefined;
-/** The page's dispatcher, on the page's shared device. */
+/**
+ * The page's dispatcher, on the page's shared device. It splits the candidate axis as on a GPU
+ * (the default on this CPU adapter is no split), so the GPU tests exercise the split passes.
+ */
 export async function pageLoss(): Promise<ContrastiveLoss> {
-  lossPromise ??= pageDevice().then((device) => ContrastiveLoss.create({ device }));
+  lossPromise ??= pageDevice().then((device) => ContrastiveLoss.create({ device, targetWorkgroups: TARGET_WORKGROUPS }));
   return lossPromise;
 }
 
@@ -125,7 +129,7 @@ export async function fusedPeakBytes(shapes: [number, number][]): Promise<number
   const out: number[] = [];
   for (const [n, d] of shapes) {
     // A fresh dispatcher per shape so nothing from another shape is counted.
-    const cl = await ContrastiveLoss.create({ device });
+    const cl = await ContrastiveLoss.create({ device, targetWorkgroups: TARGET_WORKGROUPS });
     const z = new Float32Array(n * d).map(() => Math.random() - 0.5);
     await cl.compute(z, z.map((v) => v + 0.1), n, d, { loss: 'dcl' });
     out.push(cl.peakBytes);
@@ -137,7 +141,7 @@ export async function fusedPeakBytes(shapes: [number, number][]): Promise<number
 /** After destroy(): buffers held, and the error a later call gets. */
 export async function destroyBehaviour(): Promise<{ liveBefore: number; liveAfter: number; bytesAfter: number; error: string }> {
   const device = (await pageLoss()).device;
-  const cl = await ContrastiveLoss.create({ device });
+  const cl = await ContrastiveLoss.create({ device, targetWorkgroups: TARGET_WORKGROUPS });
   await cl.compute(new Float32Array(12).fill(1).map((v, i) => v + i), new Float32Array(12).map((_, i) => i % 5), 4, 3, { loss: 'ntxent' });
   const liveBefore = cl.liveBufferCount;
   cl.destroy();
@@ -154,7 +158,7 @@ export async function destroyBehaviour(): Promise<{ liveBefore: number; liveAfte
 export async function lostDeviceError(): Promise<string> {
   const adapter = await navigator.gpu.requestAdapter();
   const device = await adapter!.requestDevice();
-  const cl = await ContrastiveLoss.create({ device });
+  const cl = await ContrastiveLoss.create({ device, targetWorkgroups: TARGET_WORKGROUPS });
   device.destroy();
   await device.lost;
   try {

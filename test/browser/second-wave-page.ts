@@ -6,6 +6,7 @@
  */
 import { ContrastiveLoss, type LossOutputs } from '../../src/contrastive-loss.js';
 import type { LossOptions } from '../../src/options.js';
+import { TARGET_WORKGROUPS } from '../../src/plan.js';
 import { bitwiseEqual, poisoned, readBack, upload } from './gpu-io.js';
 import { pageLoss } from './loss-runner.js';
 
@@ -154,7 +155,7 @@ export async function secondWavePeakBytes(shapes: [number, number, number][], op
   const out: number[] = [];
   for (const [n, d, k] of shapes) {
     // A fresh dispatcher per shape so nothing from another shape is counted.
-    const cl = await ContrastiveLoss.create({ device });
+    const cl = await ContrastiveLoss.create({ device, targetWorkgroups: TARGET_WORKGROUPS });
     const z = new Float32Array(n * d).map(() => Math.random() - 0.5);
     const bank = k > 0 ? new Float32Array(k * d).map(() => Math.random() - 0.5) : undefined;
     await cl.compute(z, z.map((v) => v + 0.1), n, d, bank ? { ...options, bank } : options);
