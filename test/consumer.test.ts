@@ -214,6 +214,26 @@ async function withBundledPage<T>(
   }
 }
 
+/**
+ * Run tsc in the consumer project on `files` (strict, nodenext, DOM lib, no automatic @types);
+ * resolves to its exit code, output and `error TS` lines.
+ */
+async function consumerTsc(config: string, files: string[], skipLibCheck: boolean): Promise<{ code: number; out: string; errorLines: string[] }> {
+  writeFileSync(
+    join(project, config),
+    JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [], skipLibCheck },
+      files,
+    }),
+  );
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = await run(process.execPath, [tsc, '-p', config], { cwd: project, maxBuffer: 16 << 20 }).then(
+    (r) => ({ code: 0, out: r.stdout + r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+  );
+  return { ...result, errorLines: result.out.split('\n').filter((l) => /error TS\d+/.test(l)) };
+}
+
 let work: string;
 let project: string;
 let noJaxProject: string;
@@ -351,13 +371,6 @@ process.stdout.write(JSON.stringify({ main: typeof main.ContrastiveLoss, referen
 
   it('tsc in the consumer project resolves webgpu-contrastive/jax to its declarations', async () => {
     writeFileSync(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [], skipLibCheck: true },
-        files: ['types-ok.ts', 'types-bad.ts'],
-      }),
-    );
-    writeFileSync(
       join(project, 'types-ok.ts'),
       `import { numpy as np, type Array as JaxArray } from '@jax-js/jax';
 import { contrastiveValueAndGrad, jaxOpsLoss, type ContrastiveStep } from 'webgpu-contrastive/jax';
@@ -381,12 +394,7 @@ export const badLoss = contrastiveValueAndGrad((p: unknown) => [p, p] as never, 
 export const notAFunction: number = contrastiveValueAndGrad;
 `,
     );
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, maxBuffer: 16 << 20 }).then(
-      (r) => ({ code: 0, out: r.stdout + r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
-    );
-    const errorLines = result.out.split('\n').filter((l) => /error TS\d+/.test(l));
+    const { errorLines, ...result } = await consumerTsc('tsconfig.json', ['types-ok.ts', 'types-bad.ts'], true);
     expect(errorLines.filter((l) => !l.startsWith('types-bad.ts')), `errors outside types-bad.ts:\n${result.out}`).toEqual([]);
     expect(errorLines.some((l) => l.includes('"nope"')), result.out).toBe(true);
     expect(errorLines.some((l) => l.startsWith('types-bad.ts(3,')), result.out).toBe(true);
@@ -397,13 +405,6 @@ export const notAFunction: number = contrastiveValueAndGrad;
     const own = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
     expect(own.dependencies?.['@webgpu/types'] ?? own.devDependencies?.['@webgpu/types']).toBeUndefined();
     expect(existsSync(join(project, 'node_modules', '@webgpu', 'types', 'package.json')), '@webgpu/types installed as the package\'s dependency').toBe(true);
-    writeFileSync(
-      join(project, 'tsconfig.strict.json'),
-      JSON.stringify({
-        compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [], skipLibCheck: false },
-        files: ['strict-ok.ts', 'strict-bad.ts'],
-      }),
-    );
     writeFileSync(
       join(project, 'strict-ok.ts'),
       `import { ContrastiveLoss, readOutputs, type CreateProgress } from 'webgpu-contrastive';
@@ -435,12 +436,7 @@ export async function misuse(cl: ContrastiveLoss, z1: GPUBuffer, z2: GPUBuffer):
 }
 `,
     );
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.strict.json'], { cwd: project, maxBuffer: 16 << 20 }).then(
-      (r) => ({ code: 0, out: r.stdout + r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
-    );
-    const errorLines = result.out.split('\n').filter((l) => /error TS\d+/.test(l));
+    const { errorLines, ...result } = await consumerTsc('tsconfig.strict.json', ['strict-ok.ts', 'strict-bad.ts'], false);
     expect(errorLines.filter((l) => !l.startsWith('strict-bad.ts')), `errors outside strict-bad.ts:\n${result.out}`).toEqual([]);
     expect(errorLines.map((l) => l.replace(/:.*/, '')), result.out).toEqual(['strict-bad.ts(4,3)', 'strict-bad.ts(5,9)', 'strict-bad.ts(6,9)']);
     expect(result.code).not.toBe(0);
