@@ -198,13 +198,15 @@ export class ContrastiveLoss {
   /**
    * Compile every pipeline once, on the given device or a newly requested one.
    *
-   * Cost: compiling the kernels is most of what `create` does, once per device (a second
-   * `create` on the same device reuses the compiled pipelines and takes milliseconds). On a GPU
-   * that is well under a second; on SwiftShader (a CPU Vulkan: headless Chromium or Dawn in Node
-   * without a GPU) it takes seconds — measured on a shared 2-core machine: about 6–9 s in
-   * headless Chromium and 4–6 s on Dawn in Node, up to a minute under heavy load. Pass
-   * `onProgress` to show it, and create one `ContrastiveLoss` per device and keep it (every loss
-   * and option runs on the same pipelines, so there is nothing to gain from compiling per loss).
+   * Cost: compiling the kernels' pipelines is what `create` spends its time on, once per device
+   * (a second `create` on the same device gets the compiled pipelines back from the device's
+   * cache: 1–30 ms). On SwiftShader (WebGPU on the CPU, where there is no GPU) that takes tens
+   * of seconds. Measured on a busy 2-core machine (load 7–16): 9–17 s in headless Chromium, 23–27 s
+   * on Dawn in Node (the `webgpu` package); the issue saw 8–60 s. Of the six kernels,
+   * `anchor_stats` takes about 60 % (8.3 s of 14 s compiled one at a time) and `grad_rows` 25 %.
+   * On a real GPU expect a fraction of this. Pass `onProgress` to show it, and create one
+   * `ContrastiveLoss` per device and keep it: every loss and option runs on the same pipelines,
+   * so compiling per loss would not make any loss's first call cheaper.
    */
   static async create(options: CreateOptions = {}): Promise<ContrastiveLoss> {
     if (typeof options !== 'object' || options === null) throw new TypeError(`create takes ({ device?, onProgress? }), got ${describeType(options)}`);
