@@ -274,6 +274,9 @@ export class ContrastiveLoss {
     }
     const backward = checkBackward(args.backward);
     const plan = this.planWithinLimits(n, d, opts, backward);
+    if (args.outputs === null || (args.outputs !== undefined && typeof args.outputs !== 'object')) {
+      throw new TypeError(`outputs must be an object of GPUBuffers like { loss, perAnchor, gradZ1, gradZ2 } (or left out), got ${describeType(args.outputs)}`);
+    }
     const given = args.outputs ?? {};
     checkKnownKeys('output', given, Object.keys(plan.outputBytes));
     if (args.temperatureParams !== undefined) checkTemperatureParams(args.temperatureParams, args.options, given);

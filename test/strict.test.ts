@@ -40,6 +40,7 @@ describe('strict inputs and options (issue 9 points 3–5)', () => {
     ['backwardNull', /^TypeError: backward must be true or false, got null$/],
     ['gradScaleHuge', /^RangeError: gradScale must be a finite f32, \|gradScale\| ≤ 3\.4028234663852886e\+38, got 1e\+39$/],
     ['missingLoss', /^TypeError: options\.loss is required: one of ntxent, dcl, dclw, flatnce, dualtemp$/],
+    ['outputsNull', /^TypeError: outputs must be an object of GPUBuffers like \{ loss, perAnchor, gradZ1, gradZ2 \} \(or left out\), got null$/],
   ])('refuses %s', async (kind, message) => {
     expect(await page.call('strictError', kind)).toMatch(message);
   });

@@ -313,6 +313,7 @@ export async function strictError(kind: string): Promise<string> {
     backwardNull: () => cl.encode(enc(), { ...base, backward: null as never }),
     gradScaleHuge: () => cl.encode(enc(), { ...base, gradScale: 1e39 }),
     missingLoss: () => cl.encode(enc(), { ...base, options: {} as never }),
+    outputsNull: () => cl.encode(enc(), { ...base, outputs: null as never }),
   };
   cl.resetPeakBytes();
   const before = cl.currentBytes;
