@@ -8,10 +8,10 @@ import type { KernelName } from './kernels.js';
 import { BindGroupCache } from './bind-groups.js';
 import { TrackedBuffers } from './gpu-memory.js';
 import { BufferLifetimes } from './lifetime.js';
-import { checkKnownKeys, DIAGNOSTIC_NAMES, isGpuBank, resolveOptions, type Diagnostics, type GpuBank, type LossOptions } from './options.js';
+import { checkKnownKeys, DIAGNOSTIC_NAMES, isGpuBank, resolveOptions, type Diagnostics, type GpuBank, type LossOptions, type ResolvedLossOptions } from './options.js';
 import { compilePipelines, compilePipelinesSync, type Pipelines } from './pipelines.js';
-import { F32, planLoss, targetWorkgroupsFor, TEMPERATURE_FIELDS, type AdapterTraits, withoutTemperature, type BindingRef, type ConstantName, type InputName, type LossPlan, type OutputName } from './plan.js';
-import { checkEncodeBuffers, checkFloat32Views, checkTargetWorkgroups, checkLimits, checkShape, checkTemperatureParams, checkViews } from './validate.js';
+import { F32, planLoss, targetWorkgroupsFor, TEMPERATURE_FIELDS, withoutTemperature, type AdapterTraits, type BindingRef, type ConstantName, type InputName, type LossPlan, type OutputName } from './plan.js';
+import { checkEncodeBuffers, checkEncoder, checkFloat32Views, checkLimits, checkShape, checkTargetWorkgroups, checkTemperatureParams, checkViews, describeType } from './validate.js';
 import { requestDevice } from './runtime/index.js';
 
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE (the global is absent in Node)
@@ -42,6 +42,20 @@ export interface LossOutputs {
    */
   diagnostics?: GPUBuffer;
 }
+
+/**
+ * What {@link ContrastiveLoss.encode} returns for a given `backward`: `gradZ1` and `gradZ2` are
+ * present when it is `true` (the default), absent when `false`, and optional when only known
+ * to be a `boolean`.
+ */
+export type EncodeOutputs<B extends boolean = boolean> = LossOutputs & Gradients<B, GPUBuffer>;
+
+/** `gradZ1`/`gradZ2` of type `T`: required for `backward: true`, absent for `false`, optional for `boolean`. */
+export type Gradients<B extends boolean, T> = boolean extends B
+  ? { gradZ1?: T; gradZ2?: T }
+  : B extends true
+    ? { gradZ1: T; gradZ2: T }
+    : { gradZ1?: undefined; gradZ2?: undefined };
 
 /** Arguments of {@link ContrastiveLoss.encode}. */
 export interface EncodeArgs {
@@ -85,6 +99,12 @@ export interface EncodeArgs {
 /** Every key {@link EncodeArgs} may have (anything else is refused as a likely typo). */
 const ENCODE_ARG_NAMES: readonly (keyof EncodeArgs)[] = ['z1', 'z2', 'n', 'd', 'options', 'backward', 'gradScale', 'temperatureParams', 'outputs'];
 
+/** The 6th argument of {@link ContrastiveLoss.compute}. */
+export interface ComputeControls<B extends boolean = boolean> {
+  /** Run the backward pass too and return `gradZ1`/`gradZ2` (default true). `false`: forward only, no backward work dispatched. */
+  backward?: B;
+}
+
 /** Result of the Float32Array convenience path. */
 export interface LossResult {
   /** The reported mean loss L. */
@@ -119,10 +139,26 @@ export class DeviceLostError extends Error {
   }
 }
 
+/** What {@link CreateOptions.onProgress} is told while {@link ContrastiveLoss.create} works. */
+export interface CreateProgress {
+  /** `'compile'`: compiling the compute pipelines. */
+  stage: string;
+  /** Pipelines compiled so far (0 in the first event). */
+  done: number;
+  /** Pipelines in all. */
+  total: number;
+}
+
 /** Options of {@link ContrastiveLoss.create}. */
 export interface CreateOptions {
   /** Share this device (e.g. a framework's). Without it, one is requested from `navigator.gpu`, or in Node from Dawn (src/runtime/). */
   device?: GPUDevice;
+  /**
+   * Called as `create` compiles the pipelines: once with `done: 0`, then once per compiled
+   * pipeline (`done` = 1 … `total`), stage `'compile'`. Compiling is what `create` spends its
+   * time on (see {@link ContrastiveLoss.create}); an exception thrown here rejects `create`.
+   */
+  onProgress?: (event: CreateProgress) => void;
   /**
    * Workgroups each similarity-tile pass aims for by splitting the candidate axis (an integer
    * ≥ 1; 1 = no split). Default: 1024 on a GPU, enough to fill one with 100+ multiprocessors at
@@ -131,6 +167,14 @@ export interface CreateOptions {
    */
   targetWorkgroups?: number;
 }
+
+/** Every key {@link CreateOptions} may have. */
+const CREATE_OPTION_NAMES: readonly (keyof CreateOptions)[] = ['device', 'onProgress', 'targetWorkgroups'];
+
+/** Why a `compute` still waiting on the GPU fails when its `ContrastiveLoss` is destroyed under it. */
+const DESTROYED_WHILE_PENDING =
+  'this ContrastiveLoss was destroyed while compute() was waiting on the GPU; the call has no result ' +
+  '(await every compute() before calling destroy())';
 
 /** Fused contrastive losses on one GPUDevice. Create with {@link ContrastiveLoss.create}. */
 export class ContrastiveLoss {
@@ -164,9 +208,25 @@ export class ContrastiveLoss {
     this.whenLost.catch(() => {}); // observed by checkUsable and untilLost; not an unhandled rejection
   }
 
-  /** Compile every pipeline once, on the given device or a newly requested one. */
+  /**
+   * Compile every pipeline once, on the given device or a newly requested one.
+   *
+   * Cost: compiling the kernels' pipelines is what `create` spends its time on, once per device
+   * (a second `create` on the same device gets the compiled pipelines back from the device's
+   * cache: 1–30 ms). On SwiftShader (WebGPU on the CPU, where there is no GPU) that takes tens
+   * of seconds. Measured on a busy 2-core machine (load 7–16): 9–17 s in headless Chromium, 23–27 s
+   * on Dawn in Node (the `webgpu` package); the issue saw 8–60 s. Of the six kernels,
+   * `anchor_stats` takes about 60 % (8.3 s of 14 s compiled one at a time) and `grad_rows` 25 %.
+   * On a real GPU expect a fraction of this. Pass `onProgress` to show it, and create one
+   * `ContrastiveLoss` per device and keep it: every loss and option runs on the same pipelines,
+   * so compiling per loss would not make any loss's first call cheaper.
+   */
   static async create(options: CreateOptions = {}): Promise<ContrastiveLoss> {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`create takes ({ device?, onProgress?, targetWorkgroups? }), got ${describeType(options)}`);
+    checkKnownKeys('create option', options, CREATE_OPTION_NAMES);
     checkTargetWorkgroups(options.targetWorkgroups);
+    const { onProgress } = options;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError(`onProgress must be a function, got ${describeType(onProgress)}`);
     const device = options.device ?? (await requestDevice());
     const lost = device.lost.then((info) => {
       throw new DeviceLostError(info);
@@ -174,7 +234,8 @@ export class ContrastiveLoss {
     lost.catch(() => {});
     // A device lost while the kernels compile would leave the compile pending or give invalid
     // pipelines: race it against device.lost.
-    return new ContrastiveLoss(device, await Promise.race([compilePipelines(device), lost]), !options.device, options.targetWorkgroups);
+    const compiled = compilePipelines(device, onProgress && ((done, total) => onProgress({ stage: 'compile', done, total })));
+    return new ContrastiveLoss(device, await Promise.race([compiled, lost]), !options.device, options.targetWorkgroups);
   }
 
   /**
@@ -210,10 +271,13 @@ export class ContrastiveLoss {
 
   /**
    * Encode the fused loss into `encoder` (GPU-resident path). Validates everything first and
-   * throws before encoding anything on bad input. Returns the output buffers.
+   * throws before creating or encoding anything on bad input. Returns the output buffers, typed
+   * by `backward`: with `true` or no `backward`, `gradZ1`/`gradZ2` are present (no `!` needed).
+   * Read them with {@link readOutputs} once you have submitted the encoder.
    */
-  encode(encoder: GPUCommandEncoder, args: EncodeArgs): LossOutputs {
+  encode<B extends boolean = true>(encoder: GPUCommandEncoder, args: EncodeArgs & { backward?: B }): EncodeOutputs<B> {
     this.checkUsable();
+    checkEncoder(encoder);
     if (typeof args !== 'object' || args === null) throw new TypeError('encode takes (encoder, { z1, z2, n, d, options, ... })');
     checkKnownKeys('encode argument', args, ENCODE_ARG_NAMES);
     const { n, d } = args;
@@ -223,16 +287,11 @@ export class ContrastiveLoss {
     if (bank !== undefined && !isGpuBank(bank)) {
       throw new TypeError('encode takes the bank as { buffer: GPUBuffer, k } (f32 K×D rows, usage STORAGE); compute() takes a Float32Array bank');
     }
-    const backward = args.backward ?? true;
-    if (typeof backward !== 'boolean') throw new TypeError(`backward must be true or false, got ${JSON.stringify(args.backward)}`);
-    const plan = planLoss(n, d, opts, backward, this.targetWorkgroups);
-    checkLimits(
-      this.device.limits,
-      n,
-      plan.d4,
-      Math.max(...Object.values(plan.workspaceBytes)),
-      Math.max(...plan.passes.flatMap((p) => p.grid)),
-    );
+    const backward = checkBackward(args.backward);
+    const plan = this.planWithinLimits(n, d, opts, backward);
+    if (args.outputs === null || (args.outputs !== undefined && typeof args.outputs !== 'object')) {
+      throw new TypeError(`outputs must be an object of GPUBuffers like { loss, perAnchor, gradZ1, gradZ2 } (or left out), got ${describeType(args.outputs)}`);
+    }
     const given = args.outputs ?? {};
     checkKnownKeys('output', given, Object.keys(plan.outputBytes));
     if (args.temperatureParams !== undefined) checkTemperatureParams(args.temperatureParams, args.options, given);
@@ -281,24 +340,36 @@ export class ContrastiveLoss {
     const pass = encoder.beginComputePass({ label: `webgpu-contrastive ${opts.loss}` });
     for (const p of plan.passes) this.dispatch(pass, p.kernel, p.bindings.map(resolve), p.grid);
     pass.end();
-    return out;
+    return out as EncodeOutputs<B>;
   }
 
   /**
    * Convenience path: Float32Arrays in, loss and gradients out. Validates the values on the CPU
-   * (shape, N ≥ 2, finiteness; the bank too), uploads, runs, reads back, and destroys what it
-   * created. A bank is a Float32Array of K×D values here (a GPU bank `{ buffer, k }` works too).
+   * (shape, N ≥ 2, finiteness; the bank too) and the device's limits before uploading anything,
+   * then uploads, runs, reads back, and destroys what it created. A bank is a Float32Array of K×D
+   * values here (a GPU bank `{ buffer, k }` works too). `controls`: `{ backward: false }` for
+   * the loss alone (no backward work dispatched, no gradients returned).
    */
-  async compute(z1: Float32Array, z2: Float32Array, n: number, d: number, options: LossOptions, backward = true): Promise<LossResult> {
+  compute<B extends boolean = true>(
+    z1: Float32Array,
+    z2: Float32Array,
+    n: number,
+    d: number,
+    options: LossOptions,
+    controls?: ComputeControls<B>,
+  ): Promise<LossResult & Gradients<B, Float32Array>>;
+  /** @deprecated A bare boolean as 6th argument: write `compute(z1, z2, n, d, options, { backward })`. */
+  compute<B extends boolean>(z1: Float32Array, z2: Float32Array, n: number, d: number, options: LossOptions, backward: B): Promise<LossResult & Gradients<B, Float32Array>>;
+  async compute(z1: Float32Array, z2: Float32Array, n: number, d: number, options: LossOptions, controls?: ComputeControls | boolean): Promise<LossResult> {
     this.checkUsable();
     const opts = resolveOptions(options, d);
     checkFloat32Views(z1, z2);
-    if (typeof backward !== 'boolean') throw new TypeError(`backward must be true or false, got ${JSON.stringify(backward)}`);
+    const backward = backwardOf(controls);
     checkViews(z1, z2, n, d, opts.bankRows > 0 ? 1 : 2);
     if (options.bank instanceof Float64Array) {
       throw new TypeError('compute() takes the bank as a Float32Array (K×D f32 values), got a Float64Array');
     }
-    const plan = planLoss(n, d, opts, backward, this.targetWorkgroups);
+    const plan = this.planWithinLimits(n, d, opts, backward);
     const made: GPUBuffer[] = [];
     const make = (label: string, size: number, usage: number) => {
       const b = this.buffers.create(label, size, usage);
@@ -333,9 +404,11 @@ export class ContrastiveLoss {
       this.device.pushErrorScope('out-of-memory');
       this.device.pushErrorScope('validation');
       this.device.queue.submit([encoder.finish()]);
-      const validation = await this.untilLost(this.device.popErrorScope());
-      const oom = await this.untilLost(this.device.popErrorScope());
+      // Both scopes popped at once: the caller's device never keeps one of ours, whatever happens meanwhile.
+      const [validation, oom] = await this.untilLost(Promise.all([this.device.popErrorScope(), this.device.popErrorScope()]));
       if (validation || oom) throw new Error(`WebGPU rejected the fused loss: ${(validation ?? oom)!.message}`);
+      // destroy() meanwhile destroyed the staging buffer: mapping it would be a validation error on the device.
+      if (this.destroyed) throw new Error(DESTROYED_WHILE_PENDING);
       await this.untilLost(staging.mapAsync(MAP_READ));
       const all = new Float32Array(staging.getMappedRange().slice(0));
       staging.unmap();
@@ -384,10 +457,23 @@ export class ContrastiveLoss {
    * so the caller sees the loss (with its reason), not the abort.
    */
   private async asLossError(e: unknown): Promise<unknown> {
+    // Our own destroy() under a pending compute (its read-back buffer destroyed, or the device it owned).
+    if (this.destroyed) return e instanceof Error && e.message === DESTROYED_WHILE_PENDING ? e : new Error(DESTROYED_WHILE_PENDING);
     if (e instanceof DeviceLostError || this.lostInfo) return this.lostInfo ? new DeviceLostError(this.lostInfo) : e;
     if (!(e instanceof Error) || (e.name !== 'AbortError' && e.name !== 'OperationError')) return e;
     const settled = await Promise.race([this.whenLost.catch((lost: unknown) => lost), new Promise((r) => setTimeout(r, 1000))]);
     return settled instanceof DeviceLostError ? settled : e;
+  }
+
+  /**
+   * The plan of one call, refused with a RangeError naming N, D and K (and the most bank rows
+   * that fit) when a buffer or grid is past the device's limits.
+   */
+  private planWithinLimits(n: number, d: number, opts: ResolvedLossOptions, backward: boolean): LossPlan {
+    const plan = planLoss(n, d, opts, backward, this.targetWorkgroups);
+    const largest = (k: number) => Math.max(...Object.values(planLoss(n, d, { ...opts, bankRows: k }, backward, this.targetWorkgroups).workspaceBytes));
+    checkLimits(this.device.limits, { n, d, k: opts.bankRows }, plan.workspaceBytes, Math.max(...plan.passes.flatMap((p) => p.grid)), largest);
+    return plan;
   }
 
   /** A new output buffer handed over to the caller, who then owns (and destroys) it. */
@@ -403,6 +489,23 @@ export class ContrastiveLoss {
     pass.setBindGroup(0, this.bindGroups.get(pipeline, kernel, buffers));
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
   }
+}
+
+/** `backward` as given: true when absent; anything but `true`/`false` (`null` too) is refused. */
+function checkBackward(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') throw new TypeError(`backward must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** `backward` from compute's 6th argument: `{ backward }`, the deprecated bare boolean, or nothing. */
+function backwardOf(controls: unknown): boolean {
+  if (controls === undefined || typeof controls === 'boolean') return checkBackward(controls);
+  if (typeof controls !== 'object' || controls === null) {
+    throw new TypeError(`compute's 6th argument must be { backward?: boolean }, got ${JSON.stringify(controls) ?? describeType(controls)}`);
+  }
+  checkKnownKeys('compute control', controls, ['backward']);
+  return checkBackward((controls as ComputeControls).backward);
 }
 
 /** Where a device comes from when none is given: src/runtime/ (navigator.gpu, else Dawn in Node). */

@@ -295,6 +295,7 @@ function checkOption(name: string, spec: OptionSpec, value: unknown): unknown {
 export function resolveOptions(options: LossOptions, d?: number): ResolvedLossOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`unknown loss: options must be an object like { loss: 'dcl' } (loss one of ${LOSS_NAMES.join(', ')}), got ${JSON.stringify(options)}`);
   checkKnownKeys('option', options, [...Object.keys(OPTION_SCHEMA), ...EXTRA_OPTION_KEYS]);
+  if (options.loss === undefined) throw new TypeError(`options.loss is required: one of ${LOSS_NAMES.join(', ')}`);
   if (!LOSS_NAMES.includes(options.loss)) {
     throw new TypeError(`unknown loss ${JSON.stringify(options?.loss)}; expected one of ${LOSS_NAMES.join(', ')}`);
   }

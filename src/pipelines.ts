@@ -28,18 +28,27 @@ function descriptor(device: GPUDevice, spec: KernelSpec): { module: GPUShaderMod
 
 const entries = () => Object.entries(KERNELS) as [KernelName, KernelSpec][];
 
-/** Compile all kernels concurrently (on a software adapter each takes seconds). */
-export async function compilePipelines(device: GPUDevice): Promise<Pipelines> {
+/**
+ * Compile all kernels concurrently (on a software adapter each takes seconds). `onCompiled(done,
+ * total)` is called once before the first compile finishes (done = 0) and once per finished one.
+ */
+export async function compilePipelines(device: GPUDevice, onCompiled?: (done: number, total: number) => void): Promise<Pipelines> {
+  const all = entries();
+  let done = 0;
+  onCompiled?.(0, all.length);
   const compiled = await Promise.all(
-    entries().map(async ([key, spec]) => {
+    all.map(async ([key, spec]) => {
       const { module, desc } = descriptor(device, spec);
+      let pipeline: GPUComputePipeline;
       try {
-        return [key, await device.createComputePipelineAsync(desc)] as const;
+        pipeline = await device.createComputePipelineAsync(desc);
       } catch (e) {
         const info = await module.getCompilationInfo();
         const msgs = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
         throw new Error(`kernel ${spec.name} failed to compile: ${(e as Error).message}\n${msgs}`);
       }
+      onCompiled?.(++done, all.length); // outside the try: a throwing callback is not a compile error
+      return [key, pipeline] as const;
     }),
   );
   return Object.fromEntries(compiled) as Pipelines;

@@ -60,23 +60,60 @@ export function checkBuffer(name: string, buf: GPUBuffer, bytes: number, usage: 
   if ((buf.usage & usage) !== usage) throw new RangeError(`${name} lacks usage STORAGE (usage flags ${buf.usage})`);
 }
 
+/** The shape of one call, as the caller gave it (K = 0 without a bank). */
+export interface CallShape {
+  n: number;
+  d: number;
+  k: number;
+}
+
 /**
- * The device can hold and dispatch one planned call: its largest buffer (`largestBytes`, for an
- * N×D problem the 2N×⌈D/4⌉ vec4 working matrix) and its largest workgroup grid dimension.
+ * The device can hold and dispatch one planned call: every buffer of `bufferBytes` (its
+ * workspace; for an N×D problem with K bank rows the (2N+K)×⌈D/4⌉ vec4 matrix is the largest)
+ * fits one storage binding, and its largest workgroup grid dimension fits the device. In bank
+ * form the message names K and, from `bytesForBank(k)` (the largest buffer with k bank rows),
+ * the most rows that fit. Checked before anything is uploaded or encoded.
  */
-export function checkLimits(limits: GPUSupportedLimits, n: number, d4: number, largestBytes: number, largestGrid: number): void {
-  if (largestBytes > limits.maxStorageBufferBindingSize || largestBytes > limits.maxBufferSize) {
-    throw new RangeError(
-      `N=${n}, D≈${d4 * 4} needs a ${largestBytes}-byte working buffer, over this device's limit ` +
-        `(maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}, maxBufferSize ${limits.maxBufferSize})`,
-    );
+export function checkLimits(
+  limits: GPUSupportedLimits,
+  shape: CallShape,
+  bufferBytes: Readonly<Record<string, number>>,
+  largestGrid: number,
+  bytesForBank?: (k: number) => number,
+): void {
+  const { n, d, k } = shape;
+  const fits = (bytes: number) => bytes <= limits.maxStorageBufferBindingSize && bytes <= limits.maxBufferSize;
+  const [name, bytes] = Object.entries(bufferBytes).reduce((a, b) => (b[1] > a[1] ? b : a));
+  const what = k > 0 ? `a bank of K=${k} rows with N=${n}, D=${d}` : `N=${n}, D=${d}`;
+  const limitText = `maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}, maxBufferSize ${limits.maxBufferSize}`;
+  if (!fits(bytes)) {
+    let hint = k > 0 ? '; use fewer bank rows' : '; use a smaller batch or D';
+    if (k > 0 && bytesForBank) {
+      let [lo, hi] = [0, k]; // fits(bytesForBank(lo)) is assumed for lo = 0, as in-batch shapes are far smaller
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        [lo, hi] = fits(bytesForBank(mid)) ? [mid, hi] : [lo, mid];
+      }
+      hint = lo > 0 ? `; at most K=${lo} bank rows fit with this N and D` : '; no bank fits with this N and D';
+    }
+    throw new RangeError(`${what} needs a ${bytes}-byte working buffer (${name}), over this device's limit (${limitText})${hint}`);
   }
   const maxGroups = limits.maxComputeWorkgroupsPerDimension;
-  if (largestGrid > maxGroups) throw new RangeError(`N=${n} needs ${largestGrid} workgroups along one dimension, over this device's ${maxGroups}`);
+  if (largestGrid > maxGroups) throw new RangeError(`${what} needs ${largestGrid} workgroups along one dimension, over this device's ${maxGroups}`);
   if (limits.maxComputeWorkgroupStorageSize < 16384 || limits.maxComputeInvocationsPerWorkgroup < 256) {
     throw new RangeError('this device offers less than 16 KiB of workgroup storage or 256 invocations per workgroup');
   }
 }
+
+/** The first argument of `encode`: something that can begin a compute pass. */
+export function checkEncoder(encoder: unknown): void {
+  if (typeof (encoder as GPUCommandEncoder | null)?.beginComputePass !== 'function') {
+    throw new TypeError(`encode's first argument must be a GPUCommandEncoder (device.createCommandEncoder()), got ${describeType(encoder)}`);
+  }
+}
+
+/** Largest |x| an f32 holds (3.4028234663852886e38). */
+const F32_MAX = 3.4028234663852886e38;
 
 /** The GPU buffers of one `encode` call, as the caller passed them. */
 export interface EncodeBuffers {
@@ -104,8 +141,9 @@ export function checkEncodeBuffers(
   if (args.z1 === args.z2) throw new RangeError('z1 and z2 must be different buffers');
   if (args.gradScale !== undefined && typeof args.gradScale !== 'number') {
     checkBuffer('gradScale', args.gradScale, 4, STORAGE);
-  } else if (args.gradScale !== undefined && !Number.isFinite(args.gradScale)) {
-    throw new RangeError(`gradScale must be finite, got ${args.gradScale}`);
+  } else if (args.gradScale !== undefined && !Number.isFinite(Math.fround(args.gradScale))) {
+    // The kernels read it as an f32: 1e39 is finite here and Infinity there (every gradient NaN).
+    throw new RangeError(`gradScale must be a finite f32, |gradScale| ≤ ${F32_MAX}, got ${args.gradScale}`);
   }
   if (args.bank) {
     if (!args.bank.buffer || typeof args.bank.buffer.size !== 'number') throw new TypeError('bank.buffer must be a GPUBuffer');

@@ -13,7 +13,9 @@
  * of a two-parameter encoder, loss = `jaxOpsLoss` = the float64 reference, gradients shaped like
  * the parameters and equal to jax-js's own `valueAndGrad` of `jaxOpsLoss`; `tsc` resolves its
  * types. A copy of the installed package without `@jax-js/jax` beside it still imports, and its
- * `./jax` fails naming `@jax-js/jax`.
+ * `./jax` fails naming `@jax-js/jax`. A strict TypeScript consumer (`skipLibCheck` off, no
+ * `@webgpu/types` of its own) compiles against `.` and `./reference`, and `encode`'s gradients
+ * and `readOutputs`' arrays are typed by `backward` (issue 19).
  * Inputs are fresh random (seed printed; CONSUMER_SEED reproduces).
  */
 import { execFile } from 'node:child_process';
@@ -212,6 +214,26 @@ async function withBundledPage<T>(
   }
 }
 
+/**
+ * Run tsc in the consumer project on `files` (strict, nodenext, DOM lib, no automatic @types);
+ * resolves to its exit code, output and `error TS` lines.
+ */
+async function consumerTsc(config: string, files: string[], skipLibCheck: boolean): Promise<{ code: number; out: string; errorLines: string[] }> {
+  writeFileSync(
+    join(project, config),
+    JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [], skipLibCheck },
+      files,
+    }),
+  );
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = await run(process.execPath, [tsc, '-p', config], { cwd: project, maxBuffer: 16 << 20 }).then(
+    (r) => ({ code: 0, out: r.stdout + r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+  );
+  return { ...result, errorLines: result.out.split('\n').filter((l) => /error TS\d+/.test(l)) };
+}
+
 let work: string;
 let project: string;
 let noJaxProject: string;
@@ -349,13 +371,6 @@ process.stdout.write(JSON.stringify({ main: typeof main.ContrastiveLoss, referen
 
   it('tsc in the consumer project resolves webgpu-contrastive/jax to its declarations', async () => {
     writeFileSync(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [], skipLibCheck: true },
-        files: ['types-ok.ts', 'types-bad.ts'],
-      }),
-    );
-    writeFileSync(
       join(project, 'types-ok.ts'),
       `import { numpy as np, type Array as JaxArray } from '@jax-js/jax';
 import { contrastiveValueAndGrad, jaxOpsLoss, type ContrastiveStep } from 'webgpu-contrastive/jax';
@@ -379,15 +394,51 @@ export const badLoss = contrastiveValueAndGrad((p: unknown) => [p, p] as never, 
 export const notAFunction: number = contrastiveValueAndGrad;
 `,
     );
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, maxBuffer: 16 << 20 }).then(
-      (r) => ({ code: 0, out: r.stdout + r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
-    );
-    const errorLines = result.out.split('\n').filter((l) => /error TS\d+/.test(l));
+    const { errorLines, ...result } = await consumerTsc('tsconfig.json', ['types-ok.ts', 'types-bad.ts'], true);
     expect(errorLines.filter((l) => !l.startsWith('types-bad.ts')), `errors outside types-bad.ts:\n${result.out}`).toEqual([]);
     expect(errorLines.some((l) => l.includes('"nope"')), result.out).toBe(true);
     expect(errorLines.some((l) => l.startsWith('types-bad.ts(3,')), result.out).toBe(true);
+    expect(result.code).not.toBe(0);
+  });
+
+  it('a strict TypeScript consumer compiles with nothing added: no @webgpu/types of its own, skipLibCheck off (issue 19)', async () => {
+    const own = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
+    expect(own.dependencies?.['@webgpu/types'] ?? own.devDependencies?.['@webgpu/types']).toBeUndefined();
+    expect(existsSync(join(project, 'node_modules', '@webgpu', 'types', 'package.json')), '@webgpu/types installed as the package\'s dependency').toBe(true);
+    writeFileSync(
+      join(project, 'strict-ok.ts'),
+      `import { ContrastiveLoss, readOutputs, type CreateProgress } from 'webgpu-contrastive';
+import { referenceLoss } from 'webgpu-contrastive/reference';
+export async function use(z1: GPUBuffer, z2: GPUBuffer, a: Float32Array, b: Float32Array): Promise<number> {
+  const cl = await ContrastiveLoss.create({ onProgress: (e: CreateProgress) => console.log(e.stage, e.done, e.total) });
+  const encoder = cl.device.createCommandEncoder();
+  const out = cl.encode(encoder, { z1, z2, n: 4, d: 8, options: { loss: 'dcl' } });
+  cl.device.queue.submit([encoder.finish()]);
+  const read = await readOutputs(cl.device, out);
+  out.gradZ1.destroy();
+  out.gradZ2.destroy();
+  const grad: Float32Array = read.gradZ1;
+  const full = await cl.compute(a, b, 4, 8, { loss: 'dcl' });
+  const forward = await cl.compute(a, b, 4, 8, { loss: 'dcl' }, { backward: false });
+  return grad[0]! + full.gradZ1[0]! + forward.loss + referenceLoss(a, b, 4, 8, { loss: 'dcl' }).loss;
+}
+`,
+    );
+    // Misuses that must not compile: proof that the declarations, and GPUBuffer in them, were read.
+    writeFileSync(
+      join(project, 'strict-bad.ts'),
+      `import { ContrastiveLoss, readOutputs } from 'webgpu-contrastive';
+export async function misuse(cl: ContrastiveLoss, z1: GPUBuffer, z2: GPUBuffer): Promise<void> {
+  const forward = cl.encode(cl.device.createCommandEncoder(), { z1, z2, n: 4, d: 8, options: { loss: 'dcl' }, backward: false });
+  forward.gradZ1.destroy();
+  const read: Float32Array = (await readOutputs(cl.device, forward)).gradTemperature;
+  const notABuffer: number = forward.loss;
+}
+`,
+    );
+    const { errorLines, ...result } = await consumerTsc('tsconfig.strict.json', ['strict-ok.ts', 'strict-bad.ts'], false);
+    expect(errorLines.filter((l) => !l.startsWith('strict-bad.ts')), `errors outside strict-bad.ts:\n${result.out}`).toEqual([]);
+    expect(errorLines.map((l) => l.replace(/:.*/, '')), result.out).toEqual(['strict-bad.ts(4,3)', 'strict-bad.ts(5,9)', 'strict-bad.ts(6,9)']);
     expect(result.code).not.toBe(0);
   });
 });

@@ -35,6 +35,12 @@ describe('strict inputs and options (issue 9 points 3–5)', () => {
     ['sigmaTiny', new RegExp(`^RangeError: sigma must be a finite number > 0 ${RANGE.source}, got 1e-39$`)],
     ['tauMTiny', /^RangeError: dualtemp's second temperature τ·m = 0\.000001·1e-7 = 1e-13 must be within \[1e-12, 1e\+12\]/],
     ['tauString', /^TypeError: temperature must be a number, got string "0\.1"$/],
+    // issue 19: refused before any buffer is created (the page appends " [created N bytes]" otherwise)
+    ['encoderUndefined', /^TypeError: encode's first argument must be a GPUCommandEncoder \(device\.createCommandEncoder\(\)\), got undefined$/],
+    ['backwardNull', /^TypeError: backward must be true or false, got null$/],
+    ['gradScaleHuge', /^RangeError: gradScale must be a finite f32, \|gradScale\| ≤ 3\.4028234663852886e\+38, got 1e\+39$/],
+    ['missingLoss', /^TypeError: options\.loss is required: one of ntxent, dcl, dclw, flatnce, dualtemp$/],
+    ['outputsNull', /^TypeError: outputs must be an object of GPUBuffers like \{ loss, perAnchor, gradZ1, gradZ2 \} \(or left out\), got null$/],
   ])('refuses %s', async (kind, message) => {
     expect(await page.call('strictError', kind)).toMatch(message);
   });
@@ -45,6 +51,7 @@ describe('strict inputs and options (issue 9 points 3–5)', () => {
       [{ loss: 'dclw', weightGrad: 1 }, /weightGrad must be true or false, got 1/],
       [{ loss: 'ntxent', temperature: 2e12 }, /temperature must be a finite number > 0 within/],
       [null, /options must be an object/],
+      [{ temperature: 0.1 }, /^options\.loss is required: one of ntxent, dcl, dclw, flatnce, dualtemp$/],
     ];
     for (const [o, msg] of bad) expect(() => resolveOptions(o as LossOptions)).toThrow(msg);
     // Keys left undefined take the default; an unrelated key is not guessed at.
@@ -62,5 +69,76 @@ describe('device loss (issue 9 point 6)', () => {
     expect(r.later).toMatch(lost);
     expect(r.laterEncode).toMatch(lost);
     expect(r.ms).toBeLessThan(30_000);
+  });
+});
+
+describe('issue 19: reliability', () => {
+  it('destroy() under a pending compute on the caller\'s device: the package\'s error at once, nothing on the device', async () => {
+    const r = await page.call('destroyWhileComputing');
+    const destroyed =
+      'Error: this ContrastiveLoss was destroyed while compute() was waiting on the GPU; the call has no result ' +
+      '(await every compute() before calling destroy())';
+    expect(r.immediate).toBe(destroyed);
+    expect([destroyed, 'resolved']).toContain(r.later); // a task later the compute may have finished
+    expect(r.ms).toBeLessThan(1000); // no wait for a device loss that never comes
+    expect(r.uncaptured).toEqual([]);
+    expect(r.live).toEqual([0, 0]);
+  });
+
+  it('a bank past the binding limit given to compute(): refused before anything is uploaded, naming the bank, K and the K that fits', async () => {
+    const r = await page.call('bankPastLimits');
+    // N=2, D=1, K=65536: (2N+K) rows of one vec4 = 1048640 bytes; 65532 rows fit in 1 MiB.
+    expect(r.error).toBe(
+      `RangeError: a bank of K=${r.k} rows with N=2, D=1 needs a 1048640-byte working buffer (U), over this device's limit ` +
+        `(maxStorageBufferBindingSize ${r.limits.maxStorageBufferBindingSize}, maxBufferSize ${r.limits.maxBufferSize}); at most K=65532 bank rows fit with this N and D`,
+    );
+    expect(r.peakBytes).toBe(0);
+    expect(r.uncaptured).toEqual([]);
+  });
+});
+
+describe('issue 19: API', () => {
+  it('readOutputs: equals compute() bit for bit, leaves the buffers alive, destroys its staging, refuses bad arguments', async () => {
+    const r = await page.call('readOutputsRun');
+    expect(r.equalsCompute).toBe(true);
+    expect(r.keys).toEqual(['loss', 'perAnchor', 'gradZ1', 'gradZ2', 'gradTemperature', 'diagnostics']);
+    expect(r.lengths).toEqual({ loss: 1, perAnchor: 10, gradZ1: 30, gradZ2: 30, gradTemperature: 1, diagnostics: 4 });
+    expect(r.forwardKeys).toEqual(['loss', 'perAnchor']);
+    expect(r.secondReadEqual).toBe(true);
+    expect(r.unmapped).toBe(true);
+    expect(r.staging).toEqual({ created: 4, destroyed: 4 }); // three reads and the refused copy
+    expect(r.errors).toEqual({
+      notADevice: 'TypeError: readOutputs: device must be a GPUDevice, got undefined',
+      notAnObject: "TypeError: readOutputs: outputs must be an object of GPUBuffers like encode's result ({ loss, perAnchor, ... }), got null",
+      unknownName: 'TypeError: unknown output "gradz1" (did you mean "gradZ1"?); valid: loss, perAnchor, gradZ1, gradZ2, gradTemperature, diagnostics',
+      notABuffer: 'TypeError: readOutputs: outputs.loss must be a GPUBuffer, got Float32Array',
+      noCopySrc: 'RangeError: readOutputs: outputs.loss lacks usage COPY_SRC (usage flags 128); buffers encode creates have it',
+      destroyed: expect.stringMatching(/^Error: readOutputs: WebGPU refused to copy the outputs \(are they alive, not destroyed\?\): .*destroyed/),
+    });
+    expect(r.uncaptured).toEqual([]);
+  });
+
+  it('create({ onProgress }): one event before compiling and one per pipeline; bad create options refused', async () => {
+    const r = await page.call('createProgress');
+    expect(r.events).toEqual(Array.from({ length: r.kernels + 1 }, (_, done) => ({ stage: 'compile', done, total: r.kernels })));
+    expect(r.throwing).toBe('Error: stop');
+    expect(r.errors).toEqual({
+      typo: 'TypeError: unknown create option "onProgres" (did you mean "onProgress"?); valid: device, onProgress, targetWorkgroups',
+      notAFunction: 'TypeError: onProgress must be a function, got string',
+    });
+  });
+
+  it('compute(..., { backward }): the controls object, the deprecated boolean, and what is refused', async () => {
+    const full = 'loss,perAnchor,gradZ1,gradZ2';
+    expect(await page.call('computeControls')).toEqual({
+      none: full,
+      empty: full,
+      backwardTrue: full,
+      backwardFalse: 'loss,perAnchor',
+      deprecatedFalse: 'loss,perAnchor',
+      backwardNull: 'TypeError: backward must be true or false, got null',
+      controlsNull: "TypeError: compute's 6th argument must be { backward?: boolean }, got null",
+      typo: 'TypeError: unknown compute control "backwards" (did you mean "backward"?); valid: backward',
+    });
   });
 });

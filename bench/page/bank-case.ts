@@ -66,7 +66,7 @@ export async function timeBankTfjs(loss: BenchLoss, spec: BankCaseSpec): Promise
 export async function runBankBothPaths(z1: Float32Array, z2: Float32Array, bank: Float32Array, n: number, d: number, loss: BenchLoss): Promise<{ fused: PathValues; tfjs: PathValues }> {
   const ctx = await benchContext();
   assertAlive(ctx);
-  const f = await ctx.fused.compute(z1, z2, n, d, { loss, bank }, true);
+  const f = await ctx.fused.compute(z1, z2, n, d, { loss, bank });
   const t1 = tf.tensor2d(z1, [n, d]);
   const t2 = tf.tensor2d(z2, [n, d]);
   const tb = tf.tensor2d(bank, [bank.length / d, d]);

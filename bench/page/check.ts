@@ -19,7 +19,7 @@ export interface PathValues {
 export async function runBothPaths(z1: Float32Array, z2: Float32Array, n: number, d: number, loss: BenchLoss): Promise<{ fused: PathValues; tfjs: PathValues }> {
   const ctx = await benchContext();
   assertAlive(ctx);
-  const f = await ctx.fused.compute(z1, z2, n, d, { loss }, true);
+  const f = await ctx.fused.compute(z1, z2, n, d, { loss });
   const t1 = tf.tensor2d(z1, [n, d]);
   const t2 = tf.tensor2d(z2, [n, d]);
   const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => tfjsOpsLoss(a as tf.Tensor2D, b as tf.Tensor2D, { loss }))([t1, t2]);

@@ -8,7 +8,7 @@ import type { LossOptions } from '../options.js';
 
 /** One fused forward+backward through `ContrastiveLoss.compute` (Float32Arrays in and out). */
 export function runLossOn(cl: ContrastiveLoss, z1: Float32Array, z2: Float32Array, n: number, d: number, options: LossOptions): Promise<LossResult> {
-  return cl.compute(z1, z2, n, d, options, true);
+  return cl.compute(z1, z2, n, d, options);
 }
 
 /**

@@ -3,6 +3,7 @@
  * jax-js's own WebGPU device (optional peer dependency `@jax-js/jax`), and the same losses as
  * plain jax-js ops (the baseline).
  */
+/// <reference types="@webgpu/types" preserve="true" />
 export { contrastiveValueAndGrad, jaxContrastiveLoss, releaseJaxContrastiveLoss } from './value-and-grad.js';
 export type {
   ContrastiveAux,

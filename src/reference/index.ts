@@ -4,6 +4,7 @@
  * the backward passes are written analytically from MATH.md's rules (and checked against
  * finite differences in `test/reference`).
  */
+/// <reference types="@webgpu/types" preserve="true" />
 
 import { isGpuBank, resolveOptions, type Diagnostics, type LossOptions, type ResolvedLossOptions } from '../options.js';
 import { checkViews } from '../validate.js';

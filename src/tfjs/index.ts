@@ -3,6 +3,7 @@
  * on the `webgpu` backend (peer dependencies: `@tensorflow/tfjs-core`,
  * `@tensorflow/tfjs-backend-webgpu`), and the same losses as plain tfjs ops (the baseline).
  */
+/// <reference types="@webgpu/types" preserve="true" />
 export {
   contrastiveLoss,
   contrastiveLossDiagnostics,

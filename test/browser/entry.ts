@@ -11,6 +11,7 @@ import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-
 import { jaxReady, jaxStepCompare, jaxStepErrors, jaxTrainingLoop } from './jax-page.js';
 import { negativeQueueErrors, negativeQueueRun } from './negative-queue-page.js';
 import { temperatureParamsErrors, temperatureParamsRuns } from './gpu-temperature-page.js';
+import { bankPastLimits, computeControls, createProgress, destroyWhileComputing, readOutputsRun } from './api-page.js';
 import { tfjsLearnTemperature, tfjsMoCoQueue, tfjsSecondWaveCompare, tfjsSecondWaveErrors, tfjsSecondWaveLeak } from './tfjs-second-wave-page.js';
 
 /** Every page function, by name: called through Chromium RPC, or directly in Node (test/harness/runtime.ts). */
@@ -45,6 +46,12 @@ export const pageFunctions = {
   soak,
   strictError,
   deviceLossDuringCompute,
+  // issue 19: reliability and API (test/strict.test.ts)
+  destroyWhileComputing,
+  bankPastLimits,
+  readOutputsRun,
+  createProgress,
+  computeControls,
   // issue 13: the jax-js adapter (test/jax.test.ts, test/jax.node.test.ts)
   jaxReady,
   jaxStepCompare,

@@ -298,7 +298,7 @@ export async function jaxStepErrors(w: MlpWeights, s: MlpShape): Promise<ErrorCa
   cl.encode = function (this: ContrastiveLoss, ...args: Parameters<ContrastiveLoss['encode']>) {
     encodeCalls++;
     return encode.apply(this, args);
-  };
+  } as ContrastiveLoss['encode'];
   const params = weights(w, s);
   const x = np.array(new Float32Array(s.n * s.din).fill(0.25)).reshape([s.n, s.din]);
   const cases: ErrorCase[] = [];

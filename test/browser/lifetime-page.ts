@@ -233,7 +233,7 @@ export async function soak(
     const key = `${input}|${JSON.stringify(options)}|${backward}`;
     if (call % choices.computeEvery === choices.computeEvery - 1) {
       const tc = performance.now();
-      const r = await cl.compute(v.z1, v.z2, v.n, v.d, options, backward);
+      const r = await cl.compute(v.z1, v.z2, v.n, v.d, options, { backward });
       computeMs += performance.now() - tc;
       computes++;
       if (computes % 2 === 0) samples.push({ key, via: 'compute', ...r });
@@ -269,7 +269,10 @@ export async function soak(
   return { samples, calls: choices.calls, encodes, computes, submits, submitErrors, warm, afterWarm, end, afterDestroy, ms: performance.now() - t0, encodeMs, submitMs, computeMs };
 }
 
-/** Run one bad call; returns `${error.name}: ${error.message}` (or 'no error'). */
+/**
+ * Run one bad call; returns `${error.name}: ${error.message}` (or 'no error'), followed by
+ * ` [created N bytes]` when the refused call created GPU buffers before throwing.
+ */
 export async function strictError(kind: string): Promise<string> {
   const cl = await pageLoss();
   const device = cl.device;
@@ -305,12 +308,21 @@ export async function strictError(kind: string): Promise<string> {
     sigmaTiny: () => cl.encode(enc(), { ...base, options: { loss: 'dclw', sigma: 1e-39 } }),
     tauMTiny: () => cl.encode(enc(), { ...base, options: { loss: 'dualtemp', temperature: 1e-6, dtM: 1e-7 } }),
     tauString: () => cl.encode(enc(), { ...base, options: { loss: 'dcl', temperature: '0.1' as never } }),
+    // issue 19
+    encoderUndefined: () => cl.encode(undefined as never, { ...base, outputs: o }),
+    backwardNull: () => cl.encode(enc(), { ...base, backward: null as never }),
+    gradScaleHuge: () => cl.encode(enc(), { ...base, gradScale: 1e39 }),
+    missingLoss: () => cl.encode(enc(), { ...base, options: {} as never }),
+    outputsNull: () => cl.encode(enc(), { ...base, outputs: null as never }),
   };
+  cl.resetPeakBytes();
+  const before = cl.currentBytes;
+  const created = () => (cl.peakBytes > before ? ` [created ${cl.peakBytes - before} bytes]` : '');
   try {
     await cases[kind]!();
-    return 'no error';
+    return 'no error' + created();
   } catch (e) {
-    return `${(e as Error).name}: ${(e as Error).message}`;
+    return `${(e as Error).name}: ${(e as Error).message}${created()}`;
   } finally {
     for (const b of [z1, z2, ...Object.values(o)]) b.destroy();
   }

@@ -88,7 +88,7 @@ export async function runFusedLoss(
 /** Convenience path (Float32Arrays in and out) — what `ContrastiveLoss.compute` returns. */
 export async function computeLoss(z1: Float32Array, z2: Float32Array, n: number, d: number, options: LossOptions, backward = true) {
   const cl = await pageLoss();
-  return cl.compute(z1, z2, n, d, options, backward);
+  return cl.compute(z1, z2, n, d, options, { backward });
 }
 
 /** Run `encode` with deliberately bad arguments; returns the error message (or 'no error'). */

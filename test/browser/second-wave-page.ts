@@ -98,7 +98,7 @@ export async function computeSecondWave(
 ) {
   const cl = await pageLoss();
   const live = cl.liveBufferCount;
-  const result = await cl.compute(z1, z2, n, d, bank ? { ...options, bank } : options, backward);
+  const result = await cl.compute(z1, z2, n, d, bank ? { ...options, bank } : options, { backward });
   return { ...result, buffersLeftOver: cl.liveBufferCount - live };
 }
 
