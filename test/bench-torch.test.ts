@@ -64,11 +64,11 @@ describe.skipIf('absent' in found)('bench/torch against the float64 reference', 
     const out = join(dir, 'quick.json');
     const r = spawnSync(python, [script, '--quick', '--json', out], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    const res = JSON.parse(readFileSync(out, 'utf8')) as { rows: { mode: string; wall_ms: number; warmup: { calls: number } }[] };
+    const res = JSON.parse(readFileSync(out, 'utf8')) as { rows: { mode: string; wall_ms: number; warmup: { runs: number } }[] };
     expect(res.rows.map((x) => x.mode)).toEqual(['throughput', 'latency', 'throughput', 'latency']);
     for (const row of res.rows) {
       expect(row.wall_ms).toBeGreaterThan(0);
-      expect(row.warmup.calls).toBeGreaterThanOrEqual(3);
+      expect(row.warmup.runs).toBeGreaterThanOrEqual(3);
     }
   });
 });

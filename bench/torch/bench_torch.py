@@ -169,7 +169,7 @@ def time_case(name, n, d, device, variant, a, bank_k=None):
             "gpu_ms": median([g / div if g is not None else None for _, g in samples]),
             "wall_ms_all": [w / div for w, _ in samples],
             "warmup": {
-                "calls": len(warm),
+                "runs": len(warm),
                 "ms_total": sum(w for w, _ in warm),
                 "first_wall_ms": [w for w, _ in warm[:3]],
                 "last_wall_ms": [w for w, _ in warm[-3:]],
