@@ -39,7 +39,7 @@ const EVIDENCE = 3;
  *
  * Throughput mode (when `batch` is given): `batch(r)` encodes and submits r calls back to back
  * and waits once, as a training loop that keeps the GPU busy sees it; r is chosen so a batch lasts
- * about `spec.batchMs` (by the latency median, 1 ≤ r ≤ 64); per-call times = batch times / r,
+ * about `spec.batchMs` (by the latency median, 1 ≤ r ≤ 256, as bench/torch does); per-call times = batch times / r,
  * over as many batches as latency runs. Every value read back must be finite.
  */
 export async function repeatCase(
@@ -76,7 +76,7 @@ export async function repeatCase(
     value = s.value;
   }
   if (!batch) return { wallMs, gpuMs, value, warmup };
-  const calls = Math.max(1, Math.min(64, Math.round(spec.batchMs / Math.max(summarize(wallMs).median, 1e-3))));
+  const calls = Math.max(1, Math.min(256, Math.round(spec.batchMs / Math.max(summarize(wallMs).median, 1e-3))));
   const throughput: ThroughputTiming = { calls, wallMs: [], gpuMs: [] };
   for (let i = 0; i < repeats; i++) {
     const s = check(await batch(calls));

@@ -126,6 +126,8 @@ def make_step(name, n, d, device, variant, seed, bank_k=None):
 def set_variant(variant):
     """fp32: TF32 off (true fp32 matmuls); tf32 and compile: TF32 on (what most training runs use)."""
     tf32 = variant != "fp32"
+    if hasattr(torch, "set_float32_matmul_precision"):  # torch >= 1.12: the switch torch.compile reads
+        torch.set_float32_matmul_precision("high" if tf32 else "highest")
     if torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.backends.cudnn.allow_tf32 = tf32
