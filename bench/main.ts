@@ -12,7 +12,7 @@ import { timeVsNChart } from './chart-series.js';
 import { USAGE, caseSpec, parseBenchArgs, type BenchConfig } from './cli.js';
 import { probeMaxBatch } from './probe.js';
 import { adapterSlug, caseModes, formatChecks, formatFma, formatMaxBatch, formatRows, mib, ms, rowFlops, rowTiming, writeResults } from './report.js';
-import { torchPart, type TorchPart } from './torch-rows.js';
+import { sweepArgs, torchPart, type TorchPart } from './torch-rows.js';
 import { planWorkgroups } from './workgroups.js';
 import { openBenchSession, type BenchSession } from './session.js';
 import type { BenchLoss, BenchPath, CaseSpec, CaseTiming, CheckRow, FmaPeak, ResultRow, ResultsFile } from './types.js';
@@ -110,7 +110,7 @@ async function run(cfg: BenchConfig, argv: string[], baseDir: string): Promise<v
     // PyTorch after the WebGPU cases (never both on the GPU at once); its probe runs here too.
     let torch: TorchPart;
     try {
-      torch = await torchPart(cfg, baseDir, log);
+      torch = await torchPart(cfg, baseDir, sweepArgs(cfg), (r) => rowFlops(r.loss, r.n, r.d), log);
     } catch (e) {
       torch = { status: `torch: failed, ${oneLine(e)}`, rows: [], maxBatch: [], errors: [] };
     }
@@ -181,7 +181,7 @@ export async function main(argv: string[], baseDir = 'bench'): Promise<number> {
     return 0;
   }
   try {
-    if (cfg.bank) await runBankBench(cfg, argv, log);
+    if (cfg.bank) await runBankBench(cfg, argv, log, baseDir);
     else await run(cfg, argv, baseDir);
     return 0;
   } catch (e) {

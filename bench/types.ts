@@ -197,7 +197,9 @@ export interface BankRow extends RowTiming {
   n: number;
   d: number;
   k: number;
-  path: 'fused' | 'tfjs';
+  path: 'fused' | 'tfjs' | 'torch';
+  /** Torch rows: fp32 (TF32 off), tf32 or compile. */
+  variant?: string;
 }
 
 /** A bank-form check against the float64 reference, at K = `k`. */
@@ -214,5 +216,7 @@ export interface BankResultsFile {
   argv: string[];
   checks: BankCheckRow[];
   rows: BankRow[];
-  errors: { loss: string; n: number; d: number; k: number; path: 'fused' | 'tfjs'; error: string }[];
+  errors: { loss: string; n: number; d: number; k?: number; path: 'fused' | 'tfjs' | 'torch'; error: string }[];
+  /** What the PyTorch side did: its version and device, or plainly why it did not run. */
+  torch: string;
 }

@@ -33,7 +33,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="dcl only, N 64,128 at D 32, 2 repeats (a smoke run)")
     p.add_argument("--loss", default=None, help="comma-separated losses, or all (default all; dcl with --quick)")
-    p.add_argument("--n", default=None, help="batch sizes (default 128,256,512,1024,2048)")
+    p.add_argument("--n", default=None, help="batch sizes, or none (default 128,256,512,1024,2048)")
     p.add_argument("--d", type=int, default=None, help="width D (default 128)")
     p.add_argument("--bank-k", default="", help="also time the bank form with these K (N = --bank-n)")
     p.add_argument("--bank-n", type=int, default=256)
@@ -44,6 +44,8 @@ def parse_args(argv):
     p.add_argument("--warmup-ms", type=float, default=None, help="sustained warm-up per case (default 300)")
     p.add_argument("--probe", action="store_true", help="largest N (doubling from --probe-start) that runs")
     p.add_argument("--probe-start", type=int, default=1024)
+    p.add_argument("--probe-loss", default=None, help="losses to probe (default: --loss)")
+    p.add_argument("--probe-d", type=int, default=None, help="D of the probe (default: --d)")
     p.add_argument("--probe-max-n", type=int, default=1 << 20)
     p.add_argument("--probe-budget", type=float, default=60.0, help="seconds one probe run may take")
     p.add_argument("--seed", type=int, default=1)
@@ -54,8 +56,11 @@ def parse_args(argv):
     for name in a.loss:
         if name not in LOSSES:
             p.error(f"unknown loss {name}")
-    a.n = [int(x) for x in (a.n or ("64,128" if a.quick else "128,256,512,1024,2048")).split(",")]
+    # --n none: only the bank form (--bank-k), as the Node bench's --bank run asks.
+    a.n = [] if a.n == "none" else [int(x) for x in (a.n or ("64,128" if a.quick else "128,256,512,1024,2048")).split(",")]
     a.d = a.d or (32 if a.quick else 128)
+    a.probe_loss = a.probe_loss.split(",") if a.probe_loss else a.loss
+    a.probe_d = a.probe_d or a.d
     a.bank_k = [int(x) for x in a.bank_k.split(",") if x]
     a.repeats = a.repeats or (2 if a.quick else 7)
     a.warmup_ms = a.warmup_ms if a.warmup_ms is not None else (20.0 if a.quick else 300.0)
@@ -241,7 +246,7 @@ def main(argv):
                   + ", ".join(f"{r['mode']} {r['wall_ms']:.3f} ms" for r in out["rows"][-2:] if r["loss"] == name and r["n"] == n and r["variant"] == variant),
                   file=sys.stderr)
     if a.probe:
-        out["max_batch"] = [probe(name, a.d, device, a) for name in a.loss]
+        out["max_batch"] = [probe(name, a.probe_d, device, a) for name in a.probe_loss]
     text = json.dumps(out, indent=1)
     if a.json:
         with open(a.json, "w") as f:
