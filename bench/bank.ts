@@ -5,10 +5,11 @@
  * bench/results/<adapter-slug>[-node]-bank.json. Method: bench/NOTES.md "Bank (queue) form".
  */
 import { relL2, GRAD_REL_L2_TOL, LOSS_REL_TOL } from './check.js';
-import type { BenchConfig } from './cli.js';
+import { caseSpec, type BenchConfig } from './cli.js';
+import { bankArgs, torchPart } from './torch-rows.js';
 import { referenceLoss } from '../src/reference/index.js';
 import { benchViews, normalArray } from './random.js';
-import { adapterSlug, mib, ms, pad, rowTiming, writeResults } from './report.js';
+import { adapterSlug, caseModes, mib, ms, pad, rowTiming, writeResults } from './report.js';
 import { openBenchSession, type BenchPage } from './session.js';
 import type { BankCaseSpec, BankCheckRow, BankResultsFile, BankRow, BenchLoss, CaseTiming } from './types.js';
 
@@ -32,18 +33,21 @@ async function checkBank(page: BenchPage, loss: BenchLoss, n: number, d: number,
   });
 }
 
-function toRow(loss: BenchLoss, path: 'fused' | 'tfjs', spec: BankCaseSpec, t: CaseTiming): BankRow {
-  return { loss, n: spec.n, d: spec.d, k: spec.k, path, ...rowTiming(t, bankFlops(spec.n, spec.d, spec.k)) };
+/** The rows of one case: throughput (when timed) and latency. */
+function toRows(loss: BenchLoss, path: 'fused' | 'tfjs', spec: BankCaseSpec, t: CaseTiming): BankRow[] {
+  return caseModes(t).map((mode) => ({ loss, n: spec.n, d: spec.d, k: spec.k, path, ...rowTiming(t, bankFlops(spec.n, spec.d, spec.k), mode) }));
 }
 
 /** The bank-form timing table, with the tfjs/fused speed-up on the fused rows. */
 export function formatBankRows(rows: BankRow[]): string {
-  const head = ['loss', 'N', 'D', 'K', 'path', 'median ms', 'min', 'max', 'runs', 'GPU ms', 'GFLOP/s', 'peak MiB', 'dispatcher/pool MiB', 'tfjs/fused'];
+  const head = ['loss', 'N', 'D', 'K', 'path', 'mode', 'median ms', 'min', 'max', 'runs', 'GPU ms', 'GFLOP/s', 'peak MiB', 'dispatcher/pool MiB', 'tfjs/fused', 'fused/torch best'];
   const body = rows.map((r) => {
-    const tfjs = rows.find((o) => o.path === 'tfjs' && o.loss === r.loss && o.n === r.n && o.d === r.d && o.k === r.k);
+    const tfjs = rows.find((o) => o.path === 'tfjs' && o.loss === r.loss && o.n === r.n && o.d === r.d && o.k === r.k && o.mode === r.mode);
     const speedup = r.path === 'fused' && tfjs ? `${(tfjs.median_ms / r.median_ms).toFixed(1)}x` : '';
+    const torch = rows.filter((o) => o.path === 'torch' && o.loss === r.loss && o.n === r.n && o.d === r.d && o.k === r.k && o.mode === r.mode);
+    const vsTorch = r.path === 'fused' && torch.length ? `${(r.median_ms / Math.min(...torch.map((o) => o.median_ms))).toFixed(2)}x` : '';
     const part = r.path === 'fused' ? r.peak_bytes_dispatcher : r.pool_bytes;
-    return [r.loss, String(r.n), String(r.d), String(r.k), r.path, ms(r.median_ms), ms(r.min_ms), ms(r.max_ms), String(r.runs), ms(r.gpu_ms), r.gflops.toFixed(2), mib(r.peak_bytes), mib(part), speedup];
+    return [r.loss, String(r.n), String(r.d), String(r.k), r.variant ? `${r.path}:${r.variant}` : r.path, r.mode, ms(r.median_ms), ms(r.min_ms), ms(r.max_ms), String(r.runs), ms(r.gpu_ms), r.gflops.toFixed(2), mib(r.peak_bytes), mib(part), speedup, vsTorch];
   });
   return pad([head, ...body]);
 }
@@ -55,7 +59,7 @@ export function formatBankChecks(rows: BankCheckRow[]): string {
 }
 
 /** Run the bank-form cases of `cfg`; progress through `log`, the tables on stdout. */
-export async function runBankBench(cfg: BenchConfig, argv: string[], log: (line: string) => void): Promise<void> {
+export async function runBankBench(cfg: BenchConfig, argv: string[], log: (line: string) => void, baseDir = 'bench'): Promise<void> {
   const started = Date.now();
   const { bankN: n, bankD: d } = cfg;
   log(`bank form: losses ${cfg.bankLosses.join(',')}; N ${n}, D ${d}, K ${cfg.bankKs.join(',')}; check at K ${cfg.bankCheckK}; warmup ${cfg.warmup}, repeats ${cfg.repeats} (${cfg.slowRepeats} when a run takes > ${cfg.slowMs} ms)`);
@@ -79,20 +83,21 @@ export async function runBankBench(cfg: BenchConfig, argv: string[], log: (line:
 
     const rows: BankRow[] = [];
     const errors: BankResultsFile['errors'] = [];
-    const results: BankResultsFile = { adapter: { ...adapter, slug }, date: new Date().toISOString(), browser: session.version, runtime: session.runtime, argv, checks, rows, errors };
+    const results: BankResultsFile = { adapter: { ...adapter, slug }, date: new Date().toISOString(), browser: session.version, runtime: session.runtime, argv, checks, rows, errors, torch: 'torch: not run yet' };
     // Written after every case, so a run cut short (K = 65536 takes minutes on a CPU adapter) keeps what it measured.
     let jsonPath = writeResults(cfg.outDir, stem, results);
     for (const k of cfg.bankKs) {
-      const spec: BankCaseSpec = { n, d, k, warmup: cfg.warmup, repeats: cfg.repeats, slowMs: cfg.slowMs, slowRepeats: cfg.slowRepeats, seed: cfg.seed };
+      const spec: BankCaseSpec = { ...caseSpec(cfg, n, d), k };
       for (const loss of cfg.bankLosses) {
         for (const path of ['fused', 'tfjs'] as const) {
           if (!passed(loss, path)) continue;
           const what = `${path} bank ${loss} N=${n} D=${d} K=${k}`;
           try {
             const t = await page.call(path === 'fused' ? 'timeBankFused' : 'timeBankTfjs', loss, spec);
-            const row = toRow(loss, path, spec, t);
-            rows.push(row);
-            log(`${what}: median ${ms(row.median_ms)} ms [${ms(row.min_ms)}, ${ms(row.max_ms)}] over ${row.runs}; GPU ${ms(row.gpu_ms)} ms; ${row.gflops.toFixed(2)} GFLOP/s; peak ${mib(row.peak_bytes)} MiB`);
+            for (const row of toRows(loss, path, spec, t)) {
+              rows.push(row);
+              log(`${what} ${row.mode}: median ${ms(row.median_ms)} ms [${ms(row.min_ms)}, ${ms(row.max_ms)}] over ${row.runs}; GPU ${ms(row.gpu_ms)} ms; ${row.gflops.toFixed(2)} GFLOP/s; peak ${mib(row.peak_bytes)} MiB`);
+            }
           } catch (e) {
             const error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim() || 'error';
             errors.push({ loss, n, d, k, path, error });
@@ -103,9 +108,22 @@ export async function runBankBench(cfg: BenchConfig, argv: string[], log: (line:
       }
     }
 
+    // PyTorch's bank form after the WebGPU cases (never both on the GPU at once).
+    try {
+      const torch = await torchPart(cfg, baseDir, bankArgs(cfg), (r) => bankFlops(r.n, r.d, r.k ?? 0), log);
+      results.torch = torch.status;
+      rows.push(...torch.rows.map((r) => ({ ...r, k: r.k ?? 0 })));
+      errors.push(...torch.errors);
+    } catch (e) {
+      results.torch = `torch: failed, ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`;
+    }
+    log(results.torch);
+    jsonPath = writeResults(cfg.outDir, stem, results);
+
     const out: string[] = [];
     out.push(`adapter: ${adapter.description || adapter.vendor} (${adapter.vendor}/${adapter.architecture}); runtime ${session.runtime}; ${session.version}; one device shared by both paths (tfjs-backend-webgpu's)`);
     out.push('', `bank-form reference check (loss rel ≤ ${LOSS_REL_TOL}, grad rel L2 ≤ ${GRAD_REL_L2_TOL}):`, formatBankChecks(checks));
+    out.push('', results.torch);
     out.push('', `bank-form fwd+bwd timings (GFLOP/s counts a nominal 6·N·K·D; peak includes the bank):`, rows.length ? formatBankRows(rows) : '(no rows)');
     if (errors.length) out.push('', 'failed cases:', ...errors.map((e) => `  ${e.path} ${e.loss} N=${e.n} D=${e.d} K=${e.k}: ${e.error}`));
     out.push('', `results: ${jsonPath}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);

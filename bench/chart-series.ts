@@ -14,9 +14,9 @@ const LOSS_COLORS: Record<string, string> = {
   matmul: '#7f7f7f',
 };
 
-/** The chart of `rows` at width `d`. */
+/** The chart of `rows` at width `d` (latency rows of the WebGPU paths: one point per case). */
 export function timeVsNChart(rows: ResultRow[], d: number, adapter: AdapterSummary): ChartSpec {
-  const atD = rows.filter((r) => r.d === d);
+  const atD = rows.filter((r) => r.d === d && r.mode === 'latency' && r.path !== 'torch');
   const keys = [...new Set(atD.map((r) => `${r.path}|${r.loss}`))];
   const series: ChartSeries[] = keys.map((key) => {
     const [path, loss] = key.split('|') as [ResultRow['path'], ResultRow['loss']];

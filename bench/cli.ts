@@ -3,7 +3,7 @@
  * SwiftShader); any flag given explicitly overrides the preset.
  */
 import { parseArgs } from 'node:util';
-import type { BenchLoss, BenchRuntime } from './types.js';
+import type { BenchLoss, BenchRuntime, CaseSpec } from './types.js';
 
 const ALL_LOSSES: readonly BenchLoss[] = ['ntxent', 'dcl', 'dclw', 'flatnce', 'dualtemp'];
 const ALL_PATHS = ['fused', 'tfjs', 'matmul', 'gemm'] as const;
@@ -25,6 +25,14 @@ export interface BenchConfig {
   dSweep: number[];
   dSweepN: number;
   warmup: number;
+  /** Sustained warm-up per case, ms (GPU clocks ramp up only under sustained work). */
+  warmupMs: number;
+  /** Throughput mode: aim for batches of calls lasting this long, ms. */
+  batchMs: number;
+  /** PyTorch rows (bench/torch/): auto = when a python3 has torch with CUDA; on = with any torch (CPU too); off. */
+  torch: 'auto' | 'on' | 'off';
+  /** Extra flags for bench/torch/bench_torch.py (--torch-args). */
+  torchArgs: string[];
   repeats: number;
   slowMs: number;
   slowRepeats: number;
@@ -65,11 +73,17 @@ for the node runtime, which draws no chart).
   --quick                 small preset: dcl only; N 256,512 at D 128; no D sweep; no probe
   --loss LIST             losses, comma-separated, or all (default all)
   --paths LIST            fused,tfjs,matmul,gemm (default all four)
-  --n LIST                N sweep (default 256,512,1024,2048)
+  --n LIST                N sweep (default 128,256,512,1024,2048)
   --d NUM                 D of the N sweep (default 128)
   --d-sweep LIST          D sweep, or none (default 64,256)
   --d-sweep-n NUM         N of the D sweep (default 1024)
-  --warmup NUM            untimed runs per case (default 1)
+  --warmup NUM            untimed runs per case, at least (default 1) ...
+  --warmup-ms NUM         ... and at least this many ms of them back to back, so the GPU clock
+                          is up when timing starts (default 300)
+  --batch-ms NUM          throughput mode: calls per batch chosen so a batch lasts ≈ this (default 50)
+  --torch MODE            PyTorch rows from bench/torch/bench_torch.py: auto (when python3 has torch
+                          with CUDA; default), on (any torch, CPU too: a smoke check), off
+  --torch-args="FLAGS"    extra flags for the torch script (e.g. --torch-args="--variants fp32,tf32")
   --repeats NUM           timed runs per case (default 5)
   --slow-ms NUM           a case whose first run takes longer than this ...
   --slow-repeats NUM      ... gets this many timed runs instead (defaults 5000, 3)
@@ -133,6 +147,10 @@ export function parseBenchArgs(argv: string[]): BenchConfig | null {
       'd-sweep': { type: 'string' },
       'd-sweep-n': { type: 'string' },
       warmup: { type: 'string' },
+      'warmup-ms': { type: 'string' },
+      'batch-ms': { type: 'string' },
+      torch: { type: 'string' },
+      'torch-args': { type: 'string' },
       repeats: { type: 'string' },
       'slow-ms': { type: 'string' },
       'slow-repeats': { type: 'string' },
@@ -163,6 +181,8 @@ export function parseBenchArgs(argv: string[]): BenchConfig | null {
   const quick = v.quick ?? false;
   const paths = v.paths === undefined ? [...ALL_PATHS] : list(v.paths, '--paths');
   for (const p of paths) if (!(ALL_PATHS as readonly string[]).includes(p)) throw new Error(`--paths: unknown path '${p}' (one of ${ALL_PATHS.join(', ')})`);
+  const torch = (v.torch ?? 'auto') as BenchConfig['torch'];
+  if (!['auto', 'on', 'off'].includes(torch)) throw new Error(`--torch: '${v.torch}' is not one of auto, on, off`);
   const runtime = (v.runtime ?? 'chromium') as BenchRuntime;
   if (!RUNTIMES.includes(runtime)) throw new Error(`--runtime: unknown runtime '${v.runtime}' (one of ${RUNTIMES.join(', ')})`);
   return {
@@ -170,11 +190,15 @@ export function parseBenchArgs(argv: string[]): BenchConfig | null {
     runtime,
     losses: v.loss !== undefined ? losses(v.loss, '--loss') : quick ? ['dcl'] : [...ALL_LOSSES],
     paths: paths as PathFlag[],
-    ns: v.n !== undefined ? ints(v.n, '--n', 2) : quick ? [256, 512] : [256, 512, 1024, 2048],
+    ns: v.n !== undefined ? ints(v.n, '--n', 2) : quick ? [256, 512] : [128, 256, 512, 1024, 2048],
     d: v.d !== undefined ? int(v.d, '--d') : 128,
     dSweep: v['d-sweep'] === 'none' ? [] : v['d-sweep'] !== undefined ? ints(v['d-sweep'], '--d-sweep') : quick ? [] : [64, 256],
     dSweepN: v['d-sweep-n'] !== undefined ? int(v['d-sweep-n'], '--d-sweep-n', 2) : 1024,
     warmup: v.warmup !== undefined ? int(v.warmup, '--warmup', 0) : 1,
+    warmupMs: v['warmup-ms'] !== undefined ? int(v['warmup-ms'], '--warmup-ms', 0) : 300,
+    batchMs: v['batch-ms'] !== undefined ? int(v['batch-ms'], '--batch-ms') : 50,
+    torch,
+    torchArgs: v['torch-args'] ? v['torch-args'].split(/\s+/).filter(Boolean) : [],
     repeats: v.repeats !== undefined ? int(v.repeats, '--repeats') : 5,
     slowMs: v['slow-ms'] !== undefined ? int(v['slow-ms'], '--slow-ms', 0) : 5000,
     slowRepeats: v['slow-repeats'] !== undefined ? int(v['slow-repeats'], '--slow-repeats') : 3,
@@ -200,4 +224,10 @@ export function parseBenchArgs(argv: string[]): BenchConfig | null {
     bankKs: v['bank-k'] !== undefined ? ints(v['bank-k'], '--bank-k') : [4096, 65536],
     bankCheckK: v['bank-check-k'] !== undefined ? int(v['bank-check-k'], '--bank-check-k') : 4096,
   };
+}
+
+/** How every case of a run is timed at (N, D). */
+export function caseSpec(cfg: BenchConfig, n: number, d: number): CaseSpec {
+  const { warmup, warmupMs, batchMs, repeats, slowMs, slowRepeats, seed } = cfg;
+  return { n, d, warmup, warmupMs, batchMs, repeats, slowMs, slowRepeats, seed };
 }

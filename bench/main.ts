@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { runBankBench } from './bank.js';
 import { checkAgainstReference } from './check.js';
 import { timeVsNChart } from './chart-series.js';
-import { USAGE, parseBenchArgs, type BenchConfig } from './cli.js';
+import { USAGE, caseSpec, parseBenchArgs, type BenchConfig } from './cli.js';
 import { probeMaxBatch } from './probe.js';
-import { adapterSlug, formatChecks, formatFma, formatMaxBatch, formatRows, rowFlops, rowTiming, writeResults } from './report.js';
+import { adapterSlug, caseModes, formatChecks, formatFma, formatMaxBatch, formatRows, mib, ms, rowFlops, rowTiming, writeResults } from './report.js';
+import { sweepArgs, torchPart, type TorchPart } from './torch-rows.js';
+import { planWorkgroups } from './workgroups.js';
 import { openBenchSession, type BenchSession } from './session.js';
 import type { BenchLoss, BenchPath, CaseSpec, CaseTiming, CheckRow, FmaPeak, ResultRow, ResultsFile } from './types.js';
 
@@ -29,16 +31,17 @@ function shapes(cfg: BenchConfig): [number, number][] {
   return all.filter(([n, d], i) => all.findIndex(([n2, d2]) => n2 === n && d2 === d) === i);
 }
 
-/** A results row from one case's timings. */
-function toRow(loss: ResultRow['loss'], path: BenchPath, n: number, d: number, t: CaseTiming): ResultRow {
-  return { loss, n, d, path, ...rowTiming(t, rowFlops(loss, n, d)) };
+/** The results rows of one case's timings (throughput when timed, latency); fused rows name their workgroups. */
+function toRows(loss: ResultRow['loss'], path: BenchPath, n: number, d: number, t: CaseTiming): ResultRow[] {
+  const workgroups = path === 'fused' && loss !== 'matmul' ? { workgroups: planWorkgroups(n, d, { loss }) } : {};
+  return caseModes(t).map((mode) => ({ loss, n, d, path, ...rowTiming(t, rowFlops(loss, n, d), mode), ...workgroups }));
 }
 
-async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
+async function run(cfg: BenchConfig, argv: string[], baseDir: string): Promise<void> {
   const started = Date.now();
   log(`losses ${cfg.losses.join(',')}; paths ${cfg.paths.join(',')}; N ${cfg.ns.join(',')} at D ${cfg.d}` +
     (cfg.dSweep.length ? `; D ${cfg.dSweep.join(',')} at N ${cfg.dSweepN}` : '') +
-    `; warmup ${cfg.warmup}, repeats ${cfg.repeats} (${cfg.slowRepeats} when a run takes > ${cfg.slowMs} ms); probe ${cfg.probe ? 'on' : 'off'}`);
+    `; warm-up ≥ ${cfg.warmup} runs and ≥ ${cfg.warmupMs} ms, repeats ${cfg.repeats} (${cfg.slowRepeats} when a run takes > ${cfg.slowMs} ms); probe ${cfg.probe ? 'on' : 'off'}`);
   log(cfg.runtime === 'node' ? 'starting Dawn (Node) ...' : 'bundling the page and starting Chromium ...');
   const session: BenchSession = await openBenchSession('bench/page/entry.ts', log, cfg.runtime);
   try {
@@ -84,16 +87,18 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
               : path === 'wgsl-gemm'
                 ? await page.call('timeGemm', spec)
                 : await page.call('timeMatmul', spec);
-        const row = toRow(loss, path, spec.n, spec.d, t);
-        rows.push(row);
-        log(`${what}: median ${row.median_ms.toFixed(2)} ms [${row.min_ms.toFixed(2)}, ${row.max_ms.toFixed(2)}] over ${row.runs}; GPU ${row.gpu_ms === null ? '-' : row.gpu_ms.toFixed(2)} ms; ${row.gflops.toFixed(2)} GFLOP/s; peak ${(row.peak_bytes / 2 ** 20).toFixed(1)} MiB`);
+        log(`${what}: warm-up ${t.warmup.runs} runs in ${t.warmup.ms_total.toFixed(0)} ms, wall ${t.warmup.first_wall_ms.map(ms).join('/')} → ${t.warmup.last_wall_ms.map(ms).join('/')} ms`);
+        for (const row of toRows(loss, path, spec.n, spec.d, t)) {
+          rows.push(row);
+          log(`${what} ${row.mode}: GPU ${ms(row.gpu_ms)} ms, wall median ${ms(row.median_ms)} ms [${ms(row.min_ms)}, ${ms(row.max_ms)}] over ${row.runs}${row.calls_per_batch > 1 ? ` batches of ${row.calls_per_batch}` : ''}; ${row.gflops.toFixed(2)} GFLOP/s; peak ${mib(row.peak_bytes)} MiB`);
+        }
       } catch (e) {
         errors.push({ loss, n: spec.n, d: spec.d, path, error: oneLine(e) });
         log(`${what}: FAILED ${oneLine(e)}`);
       }
     };
     for (const [n, d] of shapes(cfg)) {
-      const spec: CaseSpec = { n, d, warmup: cfg.warmup, repeats: cfg.repeats, slowMs: cfg.slowMs, slowRepeats: cfg.slowRepeats, seed: cfg.seed };
+      const spec = caseSpec(cfg, n, d);
       if (cfg.paths.includes('matmul')) await timeCase('matmul', 'tfjs-matmul', spec);
       if (cfg.paths.includes('gemm')) await timeCase('matmul', 'wgsl-gemm', spec);
       for (const loss of cfg.losses) {
@@ -101,6 +106,17 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
         if (cfg.paths.includes('tfjs') && passed(loss, 'tfjs')) await timeCase(loss, 'tfjs', spec);
       }
     }
+
+    // PyTorch after the WebGPU cases (never both on the GPU at once); its probe runs here too.
+    let torch: TorchPart;
+    try {
+      torch = await torchPart(cfg, baseDir, sweepArgs(cfg), (r) => rowFlops(r.loss, r.n, r.d), log);
+    } catch (e) {
+      torch = { status: `torch: failed, ${oneLine(e)}`, rows: [], maxBatch: [], errors: [] };
+    }
+    log(torch.status);
+    rows.push(...torch.rows);
+    errors.push(...torch.errors);
 
     const results: ResultsFile = {
       adapter: { ...adapter, slug },
@@ -112,8 +128,9 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
       fma,
       checks,
       rows,
-      max_batch: [],
+      max_batch: torch.maxBatch,
       errors,
+      torch: torch.status,
     };
     let jsonPath = writeResults(cfg.outDir, stem, results);
 
@@ -131,7 +148,7 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
     }
 
     if (cfg.probe) {
-      results.max_batch = await probeMaxBatch(session, cfg, log);
+      results.max_batch = [...(await probeMaxBatch(session, cfg, log)), ...torch.maxBatch];
       jsonPath = writeResults(cfg.outDir, stem, results);
     }
 
@@ -139,7 +156,8 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
     out.push(`adapter: ${adapter.description || adapter.vendor} (${adapter.vendor}/${adapter.architecture}); runtime ${session.runtime}; ${session.version}; one device shared by all paths (tfjs-backend-webgpu's)`);
     out.push(formatFma(fma, fmaError));
     if (checks.length) out.push('', `reference check (loss rel ≤ 1e-4, grad rel L2 ≤ 1e-3):`, formatChecks(checks));
-    out.push('', `fwd+bwd timings (GFLOP/s counts 6·(2N)²·D; matMul rows 2·(2N)²·D):`, rows.length ? formatRows(rows) : '(no rows)');
+    out.push('', torch.status);
+    out.push('', `fwd+bwd timings per call, GPU ms the headline (GFLOP/s at GPU ms where measured, else wall; 6·(2N)²·D, matMul rows 2·(2N)²·D; runs×calls = batches in throughput mode):`, rows.length ? formatRows(rows) : '(no rows)');
     if (errors.length) out.push('', 'failed cases:', ...errors.map((e) => `  ${e.path} ${e.loss} N=${e.n} D=${e.d}: ${e.error}`));
     if (results.max_batch.length) out.push('', 'max batch:', formatMaxBatch(results.max_batch));
     out.push('', `results: ${jsonPath}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
@@ -150,7 +168,7 @@ async function run(cfg: BenchConfig, argv: string[]): Promise<void> {
 }
 
 /** Entry point: parse flags, run, set the exit status. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], baseDir = 'bench'): Promise<number> {
   let cfg: BenchConfig | null;
   try {
     cfg = parseBenchArgs(argv);
@@ -163,8 +181,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    if (cfg.bank) await runBankBench(cfg, argv, log);
-    else await run(cfg, argv);
+    if (cfg.bank) await runBankBench(cfg, argv, log, baseDir);
+    else await run(cfg, argv, baseDir);
     return 0;
   } catch (e) {
     process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

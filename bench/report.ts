@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarize } from './stats.js';
-import type { AdapterSummary, BankResultsFile, CaseTiming, CheckRow, FmaPeak, MaxBatchRow, ResultRow, ResultsFile, RowTiming } from './types.js';
+import type { AdapterSummary, BenchMode, BankResultsFile, CaseTiming, CheckRow, FmaPeak, MaxBatchRow, ResultRow, ResultsFile, RowTiming } from './types.js';
 
 /** A file-name-safe name for the adapter: vendor-architecture-description, lowercase. */
 export function adapterSlug(a: AdapterSummary): string {
@@ -20,20 +20,34 @@ export function rowFlops(loss: ResultRow['loss'], n: number, d: number): number 
   return (loss === 'matmul' ? 2 : 6) * (2 * n) ** 2 * d;
 }
 
-/** The measured fields of a row from one case's timings; `flops` of one run gives GFLOP/s at the median. */
-export function rowTiming(t: CaseTiming, flops: number): RowTiming {
-  const s = summarize(t.wallMs);
+/**
+ * The measured fields of a row from one case's timings in `mode` (throughput only when the case
+ * has throughput timings); `flops` of one call gives GFLOP/s at the median.
+ */
+export function rowTiming(t: CaseTiming, flops: number, mode: BenchMode = 'latency'): RowTiming {
+  const wall = mode === 'throughput' ? t.throughput!.wallMs : t.wallMs;
+  const s = summarize(wall);
+  const gpu = mode === 'throughput' ? (t.throughput!.gpuMs.length ? summarize(t.throughput!.gpuMs).median : null) : t.gpuMs;
   return {
+    mode,
     median_ms: s.median,
+    wall_ms: s.median,
     min_ms: s.min,
     max_ms: s.max,
-    runs: t.wallMs.length,
-    gpu_ms: t.gpuMs,
-    gflops: flops / (s.median * 1e6),
+    runs: wall.length,
+    calls_per_batch: mode === 'throughput' ? t.throughput!.calls : 1,
+    gpu_ms: gpu,
+    gflops: flops / ((gpu ?? s.median) * 1e6),
     peak_bytes: t.peakBytes,
     ...(t.peakBytesDispatcher !== undefined ? { peak_bytes_dispatcher: t.peakBytesDispatcher } : {}),
     ...(t.poolBytes !== undefined ? { pool_bytes: t.poolBytes } : {}),
+    warmup: t.warmup,
   };
+}
+
+/** The modes a case was timed in: latency always, throughput when the path offered it. */
+export function caseModes(t: CaseTiming): BenchMode[] {
+  return t.throughput ? ['throughput', 'latency'] : ['latency'];
 }
 
 /** A table: the first column left-aligned, the others right-aligned. */
@@ -45,15 +59,32 @@ export function pad(cells: string[][]): string {
 /** Milliseconds, to 3 significant figures or so; '-' for null. */
 export const ms = (v: number | null) => (v === null ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 /** Bytes as MiB, one decimal; '-' when absent. */
-export const mib = (b: number | undefined) => (b === undefined ? '-' : (b / 2 ** 20).toFixed(1));
+export const mib = (b: number | null | undefined) => (b === undefined || b === null ? '-' : (b / 2 ** 20).toFixed(1));
 
-/** The timing table, with tfjs/fused speed-up on the fused rows. */
+/** Time of a row for comparisons: GPU ms where measured, else wall ms. */
+const headline = (r: ResultRow) => r.gpu_ms ?? r.median_ms;
+
+/**
+ * The timing table: per call, GPU ms (the headline) then wall ms; on fused rows tfjs ÷ fused (same
+ * mode) and fused ÷ torch (same mode; fp32 with TF32 off, and the fastest torch variant).
+ */
 export function formatRows(rows: ResultRow[]): string {
-  const head = ['loss', 'N', 'D', 'path', 'median ms', 'min', 'max', 'runs', 'GPU ms', 'GFLOP/s', 'peak MiB', 'tfjs/fused'];
+  const head = ['loss', 'N', 'D', 'path', 'mode', 'GPU ms', 'wall ms', 'min', 'max', 'runs', 'GFLOP/s', 'peak MiB', 'tfjs/fused', 'fused/torch fp32', 'fused/torch best'];
+  const same = (r: ResultRow, o: ResultRow) => o.loss === r.loss && o.n === r.n && o.d === r.d && o.mode === r.mode;
+  const ratio = (a: number, b: number | undefined) => (b === undefined ? '' : `${(a / b).toFixed(2)}x`);
   const body = rows.map((r) => {
-    const tfjs = rows.find((o) => o.path === 'tfjs' && o.loss === r.loss && o.n === r.n && o.d === r.d);
-    const speedup = r.path === 'fused' && tfjs ? `${(tfjs.median_ms / r.median_ms).toFixed(1)}x` : '';
-    return [r.loss, String(r.n), String(r.d), r.path, ms(r.median_ms), ms(r.min_ms), ms(r.max_ms), String(r.runs), ms(r.gpu_ms), r.gflops.toFixed(2), mib(r.peak_bytes), speedup];
+    const fused = r.path === 'fused';
+    const tfjs = rows.find((o) => o.path === 'tfjs' && same(r, o));
+    const torch = rows.filter((o) => o.path === 'torch' && same(r, o));
+    const fp32 = torch.find((o) => o.variant === 'fp32');
+    const best = torch.length ? Math.min(...torch.map(headline)) : undefined;
+    return [
+      r.loss, String(r.n), String(r.d), r.variant ? `${r.path}:${r.variant}` : r.path, r.mode, ms(r.gpu_ms), ms(r.median_ms), ms(r.min_ms), ms(r.max_ms),
+      `${r.runs}${r.calls_per_batch > 1 ? `×${r.calls_per_batch}` : ''}`, r.gflops.toFixed(2), mib(r.peak_bytes),
+      fused && tfjs ? ratio(headline(tfjs), headline(r)) : '',
+      fused && fp32 ? ratio(headline(r), headline(fp32)) : '',
+      fused ? ratio(headline(r), best) : '',
+    ];
   });
   return pad([head, ...body]);
 }

@@ -7,7 +7,31 @@
 export type BenchLoss = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
 
 /** The programs timed: the fused kernels, tfjs ops under valueAndGrads, and tfjs's bare matMul. */
-export type BenchPath = 'fused' | 'tfjs' | 'tfjs-matmul' | 'wgsl-gemm';
+export type BenchPath = 'fused' | 'tfjs' | 'tfjs-matmul' | 'wgsl-gemm' | 'torch';
+
+/**
+ * How a case is timed: `latency` = one call and its read-back; `throughput` = R calls submitted
+ * back to back with one wait, per-call time = total / R (a training loop keeping the GPU busy).
+ */
+export type BenchMode = 'latency' | 'throughput';
+
+/** What the clock warm-up before a case did, and the timings it saw first and last (did they settle?). */
+export interface WarmupEvidence {
+  runs: number;
+  ms_total: number;
+  first_wall_ms: number[];
+  last_wall_ms: number[];
+  first_gpu_ms: (number | null)[];
+  last_gpu_ms: (number | null)[];
+}
+
+/** Throughput-mode timings of one case: per-call ms of each batch of `calls` calls. */
+export interface ThroughputTiming {
+  calls: number;
+  wallMs: number[];
+  /** Per-call GPU ms of each batch (empty where the path or adapter gives none). */
+  gpuMs: number[];
+}
 
 /** Where the benchmark runs: headless Chromium's WebGPU, or Dawn in Node (npm `webgpu`). */
 export type BenchRuntime = 'chromium' | 'node';
@@ -29,8 +53,12 @@ export interface AdapterSummary {
 export interface CaseSpec {
   n: number;
   d: number;
-  /** Untimed runs first (pipeline compilation, buffer pools). */
+  /** Untimed runs first, at least (pipeline compilation, buffer pools) ... */
   warmup: number;
+  /** ... and at least this many ms of them back to back (GPU clocks ramp up under sustained work). */
+  warmupMs: number;
+  /** Throughput mode: aim for batches of calls lasting about this long (ms). */
+  batchMs: number;
   /** Timed runs. */
   repeats: number;
   /** When the first timed run takes longer than this (ms), use {@link CaseSpec.slowRepeats} runs in all. */
@@ -54,6 +82,9 @@ export interface CaseTiming {
   poolBytes?: number;
   /** The loss value of the last run (a sanity check: finite). */
   value: number;
+  warmup: WarmupEvidence;
+  /** Throughput mode, for the paths that offer it (fused, tfjs). */
+  throughput?: ThroughputTiming;
 }
 
 /** The measured part of a results row (the sweep's and the bank form's), from one {@link CaseTiming}. */
@@ -66,13 +97,22 @@ export interface RowTiming {
   /** Median GPU time (timestamp queries), ms; null where the adapter or the path gives none. */
   gpu_ms: number | null;
   /**
-   * GFLOP/s at the median wall time: 6·(2N)²·D flops for a loss forward+backward, 2·(2N)²·D
-   * for the bare matMul row, a nominal 6·N·K·D for the bank form.
+   * GFLOP/s at the median GPU time where measured, else the median wall time: 6·(2N)²·D flops
+   * for a loss forward+backward, 2·(2N)²·D for the bare matMul row, a nominal 6·N·K·D for the
+   * bank form.
    */
   gflops: number;
-  peak_bytes: number;
+  /** Peak bytes of GPU memory the path held; null where unknown (torch on the CPU). */
+  peak_bytes: number | null;
   peak_bytes_dispatcher?: number;
   pool_bytes?: number;
+  /** Latency or throughput (see {@link BenchMode}); median/min/max and gpu_ms are per call. */
+  mode: BenchMode;
+  /** Median wall ms per call (= median_ms; named beside gpu_ms). */
+  wall_ms: number;
+  /** Calls per submitted batch (1 in latency mode). */
+  calls_per_batch: number;
+  warmup: WarmupEvidence;
 }
 
 /** One row of the results table. */
@@ -82,6 +122,10 @@ export interface ResultRow extends RowTiming {
   n: number;
   d: number;
   path: BenchPath;
+  /** Fused rows: workgroups each pass dispatches per call (kernel name → Σ grid x·y, from src/plan.ts). */
+  workgroups?: Record<string, number>;
+  /** Torch rows: fp32 (TF32 off), tf32 or compile. */
+  variant?: string;
 }
 
 /** One path's largest batch. */
@@ -137,6 +181,8 @@ export interface ResultsFile {
   max_batch: MaxBatchRow[];
   /** Cases that threw instead of producing a row. */
   errors: { loss: string; n: number; d: number; path: BenchPath; error: string }[];
+  /** What the PyTorch side did: its version and device, or plainly why it did not run. */
+  torch: string;
 }
 
 /** One bank-form case (`--bank`): N anchors of D against a bank of K rows. */
@@ -151,7 +197,9 @@ export interface BankRow extends RowTiming {
   n: number;
   d: number;
   k: number;
-  path: 'fused' | 'tfjs';
+  path: 'fused' | 'tfjs' | 'torch';
+  /** Torch rows: fp32 (TF32 off), tf32 or compile. */
+  variant?: string;
 }
 
 /** A bank-form check against the float64 reference, at K = `k`. */
@@ -168,5 +216,7 @@ export interface BankResultsFile {
   argv: string[];
   checks: BankCheckRow[];
   rows: BankRow[];
-  errors: { loss: string; n: number; d: number; k: number; path: 'fused' | 'tfjs'; error: string }[];
+  errors: { loss: string; n: number; d: number; k?: number; path: 'fused' | 'tfjs' | 'torch'; error: string }[];
+  /** What the PyTorch side did: its version and device, or plainly why it did not run. */
+  torch: string;
 }

@@ -6,14 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { assertAlive, benchContext } from './context.js';
-import { withErrorScopes } from './error-scope.js';
-import { FusedIo, fusedRun } from './fused-case.js';
-import { PassTimer } from './gpu-timer.js';
-import { repeatCase } from './repeat.js';
+import { timeFusedWith } from './fused-case.js';
 import { lossStep, settle, timeStep, viewTensors } from './tfjs-case.js';
 import type { PathValues } from './check.js';
 import { normalArray } from '../random.js';
-import { summarize } from '../stats.js';
 import type { BankCaseSpec, BenchLoss, CaseTiming } from '../types.js';
 
 /** The bank of a case: K×D standard-normal rows, seeded apart from the views' seeds. */
@@ -26,29 +22,13 @@ export async function timeBankFused(loss: BenchLoss, spec: BankCaseSpec): Promis
   const ctx = await benchContext();
   assertAlive(ctx);
   const { n, d, k } = spec;
-  const io = new FusedIo(ctx.device, n, d, spec.seed);
   const values = benchBank(k, d, spec.seed);
   const bank = ctx.device.createBuffer({ size: values.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   ctx.device.queue.writeBuffer(bank, 0, values as Float32Array<ArrayBuffer>);
-  const timer = ctx.timestamps ? new PassTimer(ctx.device) : null;
   try {
-    const options = { loss, bank: { buffer: bank, k } };
-    const r = await withErrorScopes(ctx.device, `fused bank ${loss} N=${n} D=${d} K=${k}`, () =>
-      repeatCase(spec, () => fusedRun(options, n, d, io, timer), () => ctx.fused.resetPeakBytes()),
-    );
-    assertAlive(ctx);
-    const dispatcher = ctx.fused.peakBytes;
-    return {
-      wallMs: r.wallMs,
-      gpuMs: r.gpuMs.length ? summarize(r.gpuMs).median : null,
-      peakBytes: dispatcher + io.bytes + bank.size + (timer ? PassTimer.BYTES : 0),
-      peakBytesDispatcher: dispatcher,
-      value: r.value,
-    };
+    return await timeFusedWith(`fused bank ${loss} N=${n} D=${d} K=${k}`, { loss, bank: { buffer: bank, k } }, spec, bank.size);
   } finally {
-    io.destroy();
     bank.destroy();
-    timer?.destroy();
   }
 }
 

@@ -41,13 +41,17 @@ export class FusedIo {
   }
 }
 
-/** One fused forward+backward with `options` (e.g. a GPU bank): encode, submit, read the loss back. */
-export async function fusedRun(options: LossOptions, n: number, d: number, io: FusedIo, timer: PassTimer | null) {
+/**
+ * `calls` fused forward+backward calls with `options` (e.g. a GPU bank) encoded back to back in one
+ * command buffer, submitted once, the loss of the last read back: one call is latency mode, more
+ * is a throughput batch. GPU ms spans all the calls.
+ */
+export async function fusedRun(options: LossOptions, n: number, d: number, io: FusedIo, timer: PassTimer | null, calls = 1) {
   const { device, fused } = await benchContext();
   const t0 = performance.now();
   const encoder = device.createCommandEncoder();
   timer?.begin(encoder);
-  fused.encode(encoder, { z1: io.z1, z2: io.z2, n, d, options, backward: true, outputs: io.outputs });
+  for (let i = 0; i < calls; i++) fused.encode(encoder, { z1: io.z1, z2: io.z2, n, d, options, backward: true, outputs: io.outputs });
   timer?.end(encoder);
   encoder.copyBufferToBuffer(io.outputs.loss, 0, io.staging, 0, 4);
   device.queue.submit([encoder.finish()]);
@@ -59,30 +63,45 @@ export async function fusedRun(options: LossOptions, n: number, d: number, io: F
   return { wallMs, gpuMs, value };
 }
 
-/** Time the fused path for one loss and shape. */
-export async function timeFused(loss: BenchLoss, spec: CaseSpec): Promise<CaseTiming> {
+/**
+ * Time the fused path with `options` at (N, D) in latency and throughput modes; `extraBytes` are
+ * buffers the caller holds for it (a bank), counted in its peak.
+ */
+export async function timeFusedWith(what: string, options: LossOptions, spec: CaseSpec, extraBytes = 0): Promise<CaseTiming> {
   const ctx = await benchContext();
   assertAlive(ctx);
   const { n, d } = spec;
   const io = new FusedIo(ctx.device, n, d, spec.seed);
   const timer = ctx.timestamps ? new PassTimer(ctx.device) : null;
   try {
-    const r = await withErrorScopes(ctx.device, `fused ${loss} N=${n} D=${d}`, () =>
-      repeatCase(spec, () => fusedRun({ loss }, n, d, io, timer), () => ctx.fused.resetPeakBytes()),
+    const r = await withErrorScopes(ctx.device, what, () =>
+      repeatCase(
+        spec,
+        () => fusedRun(options, n, d, io, timer),
+        () => ctx.fused.resetPeakBytes(),
+        (calls) => fusedRun(options, n, d, io, timer, calls),
+      ),
     );
     assertAlive(ctx);
     const dispatcher = ctx.fused.peakBytes;
     return {
       wallMs: r.wallMs,
       gpuMs: r.gpuMs.length ? summarize(r.gpuMs).median : null,
-      peakBytes: dispatcher + io.bytes + (timer ? PassTimer.BYTES : 0),
+      peakBytes: dispatcher + io.bytes + extraBytes + (timer ? PassTimer.BYTES : 0),
       peakBytesDispatcher: dispatcher,
       value: r.value,
+      warmup: r.warmup,
+      throughput: r.throughput,
     };
   } finally {
     io.destroy();
     timer?.destroy();
   }
+}
+
+/** Time the fused path for one loss and shape. */
+export function timeFused(loss: BenchLoss, spec: CaseSpec): Promise<CaseTiming> {
+  return timeFusedWith(`fused ${loss} N=${spec.n} D=${spec.d}`, { loss }, spec);
 }
 
 /** One untimed-setup, single fused run at (N, D) for the max-batch probe: seconds, or a throw. */

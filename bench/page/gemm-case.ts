@@ -77,6 +77,7 @@ export async function timeGemm(spec: CaseSpec): Promise<CaseTiming> {
       gpuMs: r.gpuMs.length ? summarize(r.gpuMs).median : null,
       peakBytes: u.size + c.size + params.size + staging.size + (timer ? PassTimer.BYTES : 0),
       value: r.value,
+      warmup: r.warmup,
     };
   } finally {
     for (const b of [u, c, params, staging]) b.destroy();

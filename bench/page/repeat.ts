@@ -1,5 +1,6 @@
-/** Warm-up and timed repeats of one case, the same for every path. */
-import type { CaseSpec } from '../types.js';
+/** Clock warm-up, then the timed repeats of one case in latency and (where a path offers it) throughput mode. */
+import { summarize } from '../stats.js';
+import type { CaseSpec, ThroughputTiming, WarmupEvidence } from '../types.js';
 
 /** What one run of a case reports. */
 export interface RunSample {
@@ -13,23 +14,55 @@ export interface RunSample {
 
 /** What the repeats produced. */
 export interface RepeatResult {
+  /** Latency mode: one call and its read-back, per timed run. */
   wallMs: number[];
   gpuMs: number[];
   value: number;
+  warmup: WarmupEvidence;
+  /** Throughput mode, when the path gave a `batch`. */
+  throughput?: ThroughputTiming;
 }
 
+/** How many of the first and last warm-up runs the evidence keeps. */
+const EVIDENCE = 3;
+
+
 /**
- * Run `spec.warmup` untimed runs (pipeline compilation, buffer pools), then the timed ones:
- * `spec.repeats`, cut to `spec.slowRepeats` when the first timed run took longer than
- * `spec.slowMs`. `afterWarmup` runs in between (e.g. to restart peak-memory accounting). Every
- * value read back must be finite.
+ * Warm-up: `once` repeated back to back until at least `spec.warmup` runs and `spec.warmupMs` ms
+ * have passed. A GPU idles at a low clock and ramps up only under sustained work (an H200: 345 →
+ * 1980 MHz, back down within ~200 ms of idleness), so a case timed after one short warm-up run
+ * reads the idle clock; the first and last warm-up timings are kept as evidence.
+ * `afterWarmup` runs next (e.g. to restart peak-memory accounting).
+ *
+ * Latency mode: `spec.repeats` runs of `once` (one call with its read-back), cut to
+ * `spec.slowRepeats` when the first took longer than `spec.slowMs`.
+ *
+ * Throughput mode (when `batch` is given): `batch(r)` encodes and submits r calls back to back
+ * and waits once, as a training loop that keeps the GPU busy sees it; r is chosen so a batch lasts
+ * about `spec.batchMs` (by the latency median, 1 ≤ r ≤ 256, as bench/torch does); per-call times = batch times / r,
+ * over as many batches as latency runs. Every value read back must be finite.
  */
-export async function repeatCase(spec: CaseSpec, once: () => Promise<RunSample>, afterWarmup?: () => void): Promise<RepeatResult> {
+export async function repeatCase(
+  spec: CaseSpec,
+  once: () => Promise<RunSample>,
+  afterWarmup?: () => void,
+  batch?: (calls: number) => Promise<RunSample>,
+): Promise<RepeatResult> {
   const check = (s: RunSample) => {
     if (!Number.isFinite(s.value)) throw new Error(`the loss read back is ${s.value}`);
     return s;
   };
-  for (let i = 0; i < spec.warmup; i++) check(await once());
+  const warm: RunSample[] = [];
+  const t0 = performance.now();
+  while (warm.length < spec.warmup || performance.now() - t0 < spec.warmupMs) warm.push(check(await once()));
+  const warmup: WarmupEvidence = {
+    runs: warm.length,
+    ms_total: performance.now() - t0,
+    first_wall_ms: warm.slice(0, EVIDENCE).map((s) => s.wallMs),
+    last_wall_ms: warm.slice(-EVIDENCE).map((s) => s.wallMs),
+    first_gpu_ms: warm.slice(0, EVIDENCE).map((s) => s.gpuMs),
+    last_gpu_ms: warm.slice(-EVIDENCE).map((s) => s.gpuMs),
+  };
   afterWarmup?.();
   let repeats = spec.repeats;
   const wallMs: number[] = [];
@@ -42,5 +75,13 @@ export async function repeatCase(spec: CaseSpec, once: () => Promise<RunSample>,
     if (s.gpuMs !== null) gpuMs.push(s.gpuMs);
     value = s.value;
   }
-  return { wallMs, gpuMs, value };
+  if (!batch) return { wallMs, gpuMs, value, warmup };
+  const calls = Math.max(1, Math.min(256, Math.round(spec.batchMs / Math.max(summarize(wallMs).median, 1e-3))));
+  const throughput: ThroughputTiming = { calls, wallMs: [], gpuMs: [] };
+  for (let i = 0; i < repeats; i++) {
+    const s = check(await batch(calls));
+    throughput.wallMs.push(s.wallMs / calls);
+    if (s.gpuMs !== null) throughput.gpuMs.push(s.gpuMs / calls);
+  }
+  return { wallMs, gpuMs, value, warmup, throughput };
 }

@@ -40,18 +40,33 @@ async function kernelMs(step: Step, timestamps: boolean): Promise<number | null>
   return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : null;
 }
 
-/** Warm-up, timed repeats, one tf.time run; memory peaks over the timed runs. */
-export async function timeStep(what: string, spec: CaseSpec, step: Step, inputs: tf.Tensor[]): Promise<CaseTiming> {
+/**
+ * Throughput mode: `calls` runs of `step` issued back to back (tfjs queues their GPU work without
+ * waiting), the earlier outputs disposed unread, then the last one's data awaited. No GPU ms here:
+ * tf.time would serialize the programs it times.
+ */
+async function runSteps(step: Step, calls: number): Promise<RunSample> {
+  const t0 = performance.now();
+  for (let i = 1; i < calls; i++) tf.dispose(step());
+  const last = await runStep(step);
+  return { ...last, wallMs: performance.now() - t0 };
+}
+
+/**
+ * Warm-up, timed repeats (latency, and throughput when `throughput`), one tf.time run; memory
+ * peaks over the timed runs.
+ */
+export async function timeStep(what: string, spec: CaseSpec, step: Step, inputs: tf.Tensor[], throughput = true): Promise<CaseTiming> {
   const ctx = await benchContext();
   const memory = tfjsPeakMemory(ctx.backend);
   try {
     return await withErrorScopes(ctx.device, what, async () => {
-      const r = await repeatCase(spec, () => runStep(step), () => memory.reset());
+      const r = await repeatCase(spec, () => runStep(step), () => memory.reset(), throughput ? (calls) => runSteps(step, calls) : undefined);
       const used = memory.used;
       const allocated = memory.allocated;
       const gpuMs = await kernelMs(step, ctx.timestamps);
       assertAlive(ctx);
-      return { wallMs: r.wallMs, gpuMs, peakBytes: used, poolBytes: allocated, value: r.value };
+      return { wallMs: r.wallMs, gpuMs, peakBytes: used, poolBytes: allocated, value: r.value, warmup: r.warmup, throughput: r.throughput };
     });
   } finally {
     tf.dispose(inputs);
@@ -106,7 +121,7 @@ export async function timeMatmul(spec: CaseSpec): Promise<CaseTiming> {
     P.dispose();
     return [corner];
   };
-  return timeStep(`tfjs matMul N=${spec.n} D=${spec.d}`, spec, step, [U]);
+  return timeStep(`tfjs matMul N=${spec.n} D=${spec.d}`, spec, step, [U], false);
 }
 
 /**
