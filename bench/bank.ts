@@ -9,6 +9,7 @@ import { caseSpec, type BenchConfig } from './cli.js';
 import { bankArgs, torchPart } from './torch-rows.js';
 import { referenceLoss } from '../src/reference/index.js';
 import { benchViews, normalArray } from './random.js';
+import { planWorkgroups } from './workgroups.js';
 import { adapterSlug, caseModes, mib, ms, pad, rowTiming, writeResults } from './report.js';
 import { openBenchSession, type BenchPage } from './session.js';
 import type { BankCaseSpec, BankCheckRow, BankResultsFile, BankRow, BenchLoss, CaseTiming } from './types.js';
@@ -34,8 +35,11 @@ async function checkBank(page: BenchPage, loss: BenchLoss, n: number, d: number,
 }
 
 /** The rows of one case: throughput (when timed) and latency. */
-function toRows(loss: BenchLoss, path: 'fused' | 'tfjs', spec: BankCaseSpec, t: CaseTiming): BankRow[] {
-  return caseModes(t).map((mode) => ({ loss, n: spec.n, d: spec.d, k: spec.k, path, ...rowTiming(t, bankFlops(spec.n, spec.d, spec.k), mode) }));
+function toRows(loss: BenchLoss, path: 'fused' | 'tfjs', spec: BankCaseSpec, t: CaseTiming, targetWorkgroups: number): BankRow[] {
+  // A GPU bank of K rows as the plan sees it (only k matters there).
+  const bank = { buffer: {} as GPUBuffer, k: spec.k };
+  const workgroups = path === 'fused' ? { workgroups: planWorkgroups(spec.n, spec.d, { loss, bank }, targetWorkgroups) } : {};
+  return caseModes(t).map((mode) => ({ loss, n: spec.n, d: spec.d, k: spec.k, path, ...rowTiming(t, bankFlops(spec.n, spec.d, spec.k), mode), ...workgroups }));
 }
 
 /** The bank-form timing table, with the tfjs/fused speed-up on the fused rows. */
@@ -94,7 +98,7 @@ export async function runBankBench(cfg: BenchConfig, argv: string[], log: (line:
           const what = `${path} bank ${loss} N=${n} D=${d} K=${k}`;
           try {
             const t = await page.call(path === 'fused' ? 'timeBankFused' : 'timeBankTfjs', loss, spec);
-            for (const row of toRows(loss, path, spec, t)) {
+            for (const row of toRows(loss, path, spec, t, adapter.targetWorkgroups)) {
               rows.push(row);
               log(`${what} ${row.mode}: median ${ms(row.median_ms)} ms [${ms(row.min_ms)}, ${ms(row.max_ms)}] over ${row.runs}; GPU ${ms(row.gpu_ms)} ms; ${row.gflops.toFixed(2)} GFLOP/s; peak ${mib(row.peak_bytes)} MiB`);
             }

@@ -32,8 +32,8 @@ function shapes(cfg: BenchConfig): [number, number][] {
 }
 
 /** The results rows of one case's timings (throughput when timed, latency); fused rows name their workgroups. */
-function toRows(loss: ResultRow['loss'], path: BenchPath, n: number, d: number, t: CaseTiming): ResultRow[] {
-  const workgroups = path === 'fused' && loss !== 'matmul' ? { workgroups: planWorkgroups(n, d, { loss }) } : {};
+function toRows(loss: ResultRow['loss'], path: BenchPath, n: number, d: number, t: CaseTiming, targetWorkgroups: number): ResultRow[] {
+  const workgroups = path === 'fused' && loss !== 'matmul' ? { workgroups: planWorkgroups(n, d, { loss }, targetWorkgroups) } : {};
   return caseModes(t).map((mode) => ({ loss, n, d, path, ...rowTiming(t, rowFlops(loss, n, d), mode), ...workgroups }));
 }
 
@@ -88,7 +88,7 @@ async function run(cfg: BenchConfig, argv: string[], baseDir: string): Promise<v
                 ? await page.call('timeGemm', spec)
                 : await page.call('timeMatmul', spec);
         log(`${what}: warm-up ${t.warmup.runs} runs in ${t.warmup.ms_total.toFixed(0)} ms, wall ${t.warmup.first_wall_ms.map(ms).join('/')} → ${t.warmup.last_wall_ms.map(ms).join('/')} ms`);
-        for (const row of toRows(loss, path, spec.n, spec.d, t)) {
+        for (const row of toRows(loss, path, spec.n, spec.d, t, adapter.targetWorkgroups)) {
           rows.push(row);
           log(`${what} ${row.mode}: GPU ${ms(row.gpu_ms)} ms, wall median ${ms(row.median_ms)} ms [${ms(row.min_ms)}, ${ms(row.max_ms)}] over ${row.runs}${row.calls_per_batch > 1 ? ` batches of ${row.calls_per_batch}` : ''}; ${row.gflops.toFixed(2)} GFLOP/s; peak ${mib(row.peak_bytes)} MiB`);
         }

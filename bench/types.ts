@@ -47,6 +47,8 @@ export interface AdapterSummary {
   timestampQuery: boolean;
   /** Limits that bound the batch size. */
   limits: { maxBufferSize: number; maxStorageBufferBindingSize: number };
+  /** Workgroups the fused dispatcher's tile passes aim for on this device (1: no split, a CPU adapter). */
+  targetWorkgroups: number;
 }
 
 /** How one case is run. */
@@ -122,7 +124,7 @@ export interface ResultRow extends RowTiming {
   n: number;
   d: number;
   path: BenchPath;
-  /** Fused rows: workgroups each pass dispatches per call (kernel name → Σ grid x·y, from src/plan.ts). */
+  /** Fused rows: workgroups each pass dispatches per call (kernel name → Σ grid x·y·z, from src/plan.ts). */
   workgroups?: Record<string, number>;
   /** Torch rows: fp32 (TF32 off), tf32 or compile. */
   variant?: string;
@@ -200,6 +202,8 @@ export interface BankRow extends RowTiming {
   path: 'fused' | 'tfjs' | 'torch';
   /** Torch rows: fp32 (TF32 off), tf32 or compile. */
   variant?: string;
+  /** Fused rows: workgroups each pass dispatches per call (kernel name → Σ grid x·y·z, from src/plan.ts). */
+  workgroups?: Record<string, number>;
 }
 
 /** A bank-form check against the float64 reference, at K = `k`. */

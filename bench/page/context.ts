@@ -75,6 +75,7 @@ export async function adapterSummary(): Promise<AdapterSummary> {
     features: [...adapter.features].sort(),
     timestampQuery: ctx.timestamps,
     limits: { maxBufferSize: ctx.device.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.device.limits.maxStorageBufferBindingSize },
+    targetWorkgroups: ctx.fused.targetWorkgroups,
   };
 }
 
