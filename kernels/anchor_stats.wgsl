@@ -2,7 +2,7 @@
 // extras the options ask for, from the same similarity tiles.
 // Prepended with similarity_tile.wgsl (TileParams, load_u, masks).
 //
-// Math (MATH.md), S_ab = u_a·u_b / τ, neg(a) the loss's candidate set (see similarity_tile.wgsl):
+// Math (docs/FORMULAS.md), S_ab = u_a·u_b / τ, neg(a) the loss's candidate set (see similarity_tile.wgsl):
 //   stats[a].x = lse_a − 1/τ, lse_a = log Σ_{b∈neg(a)} exp(S_ab)   (online running max: any τ > 0)
 //                stored as its excess over the largest possible logit 1/τ, (max − 1/τ) + log Σ:
 //                ℓ = lse − s⁺ cancels terms of size 1/τ, and near the cap (near-duplicate rows,

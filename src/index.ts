@@ -1,6 +1,6 @@
 /**
  * webgpu-contrastive: fused WebGPU kernels for contrastive-learning losses.
- * See README.md for the API and MATH.md (shared/) for the formulas.
+ * See README.md for the API and docs/FORMULAS.md for the formulas.
  */
 export { ContrastiveLoss, DeviceLostError } from './contrastive-loss.js';
 export { requestDevice, requestRuntimeDevice, NoAdapterError, installDawnNavigator, relaunchWithSwiftShader } from './runtime/index.js';
