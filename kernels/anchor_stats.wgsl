@@ -5,7 +5,7 @@
 // Prepended with tile_params.wgsl (TileParams, the candidate axis and its chunks) and
 // similarity_tile.wgsl (load_u, masks).
 //
-// Math (MATH.md), S_ab = u_a·u_b / τ, neg(a) the loss's candidate set (see similarity_tile.wgsl),
+// Math (docs/FORMULAS.md), S_ab = u_a·u_b / τ, neg(a) the loss's candidate set (see similarity_tile.wgsl),
 // C the candidates of this workgroup's chunk; for each row a, with running maxima:
 //   M  = max_{b∈neg(a)∩C} S_ab,        S  = Σ_{b∈neg(a)∩C} exp(S_ab − M)
 //   T  = Σ_{b∈neg(a)∩C} exp(S_ab − M)·S_ab                     (SOFTMAX_MEAN, for ∂L/∂τ)

@@ -2,7 +2,7 @@
 // states from anchor_stats.wgsl's chunks into its statistics, as the online log-sum-exp does.
 // Prepended with tile_params.wgsl (TileParams, the candidate axis and its chunks).
 //
-// Math (MATH.md): over the chunks c of row a, in chunk order (deterministic),
+// Math (docs/FORMULAS.md): over the chunks c of row a, in chunk order (deterministic),
 //   M = max_c M_c,  S = Σ_c S_c·exp(M_c − M),  T = Σ_c T_c·exp(M_c − M)   (likewise M2/S2, Mu/Su)
 //   stats[a].x = lse_a − 1/τ = (M − 1/τ) + log S   the excess over the largest possible logit
 //                1/τ: ℓ = lse − s⁺ cancels terms of size 1/τ, and near the cap (near-duplicate

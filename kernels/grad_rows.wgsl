@@ -5,7 +5,7 @@
 // Prepended with tile_params.wgsl (TileParams, the candidate axis and its chunks) and
 // similarity_tile.wgsl (masks, load_u, tile_a/tile_b staging).
 //
-// Math (MATH.md, "one backward rule"), with coefs[a] = (coef_c, pos_coef) from loss_finalize:
+// Math (docs/FORMULAS.md, "one backward rule"), with coefs[a] = (coef_c, pos_coef) from loss_finalize:
 // coef_c[a] = scale·c_a and pos_coef[a] the whole positive-pair coefficient (−scale·(β_a +
 // β_p(a)), plus the DCLW weight-gradient term). In-batch candidates (negatives 'all' or 'cross'):
 //   gU_k = Σ_{b∈neg(k)} (coef_c[k]·e^{S_kb − lse_k} + coef_c[b]·e^{S_kb − lse_b}) · U_b

@@ -1,7 +1,7 @@
 // loss_finalize.wgsl — per-anchor losses, the mean loss, the backward coefficients, and (when
 // asked) ∂L/∂τ and the diagnostics.
 //
-// Math (MATH.md), with s⁺_a = pair[a mod N].x/τ, lse_a = stats[a].x + 1/τ (anchor_stats keeps the
+// Math (docs/FORMULAS.md), with s⁺_a = pair[a mod N].x/τ, lse_a = stats[a].x + 1/τ (anchor_stats keeps the
 // excess over 1/τ) and x_a = lse_a − s⁺_a = stats[a].x − (pair.x − 1)/τ, taken in that order so the
 // terms of size 1/τ cancel exactly:
 //   ntxent   ℓ = softplus(x)              c = β = sigmoid(x)

@@ -1,6 +1,6 @@
 // normalize_backward.wgsl — chain ∂L/∂U through the row normalization to ∂L/∂z1, ∂L/∂z2.
 //
-// Math (MATH.md): gz_k = (gu_k − u_k (u_k · gu_k)) / |z_k|; when |z_k| < 1e-12 the divisor is
+// Math (docs/FORMULAS.md): gz_k = (gu_k − u_k (u_k · gu_k)) / |z_k|; when |z_k| < 1e-12 the divisor is
 // the constant 1e-12 and there is no projection. gu_k is the sum of grad_rows' `grad_slices`
 // slices of gU (one per candidate chunk), added in slice order as they are read: the split
 // backward's reduction, with no pass or buffer of its own.

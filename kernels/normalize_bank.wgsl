@@ -1,6 +1,6 @@
 // normalize_bank.wgsl — L2-normalize the K rows of a negative bank into U after the views.
 //
-// Math (MATH.md, "Queue negatives"): b_j = B_j / max(|B_j|, 1e-12), stored as row 2N + j of U
+// Math (docs/FORMULAS.md, "Queue negatives"): b_j = B_j / max(|B_j|, 1e-12), stored as row 2N + j of U
 // (D4 = ceil(D/4) vec4s, zero-padded past D), so the tile kernels stream bank rows exactly as
 // they stream the views'. The bank gets no gradient, so its norms are not kept.
 //
@@ -82,7 +82,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     ss += dot(b, b);
   }
   let root = sqrt(reduce(lid, ss, false)); // |B_j|·2^shift
-  // b = B / max(|B|, 1e-12) as ldexp(B, sh)·mult: below 1e-12 the constant divisor (MATH.md).
+  // b = B / max(|B|, 1e-12) as ldexp(B, sh)·mult: below 1e-12 the constant divisor (docs/FORMULAS.md).
   let clamped = ldexp(root, -shift) < MIN_NORM;
   let mult = select(1.0 / root, 1.0 / MIN_NORM, clamped);
   let sh = select(shift, 0, clamped);

@@ -1,6 +1,6 @@
 // normalize_rows.wgsl — L2-normalize both views into one padded matrix U, and the pair statistics.
 //
-// Math (MATH.md): u_k = z_k / max(|z_k|, 1e-12), U = [u1; u2] (rows 0..2N of U; a bank, if any,
+// Math (docs/FORMULAS.md): u_k = z_k / max(|z_k|, 1e-12), U = [u1; u2] (rows 0..2N of U; a bank, if any,
 // follows in rows 2N.. from normalize_bank.wgsl), and per pair i
 //   pair[i].x = u1_i · u2_i        the positive cosine (s⁺ = pair.x/τ for anchors i and i+N)
 //   pair[i].y = ‖u1_i − u2_i‖²     alignment's term, summed from the differences (no 2 − 2cos
@@ -113,7 +113,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   let root = sqrt(reduce(lid, ss)); // |z|·2^shift
   let nrm = ldexp(root, -shift);
-  // u = z / max(|z|, 1e-12) as ldexp(z, sh)·mult: below 1e-12 the constant divisor (MATH.md).
+  // u = z / max(|z|, 1e-12) as ldexp(z, sh)·mult: below 1e-12 the constant divisor (docs/FORMULAS.md).
   let clamped = nrm < vec2<f32>(MIN_NORM);
   let mult = select(1.0 / root, vec2<f32>(1.0 / MIN_NORM), clamped);
   let sh = select(shift, vec2<i32>(0), clamped);

@@ -7,7 +7,7 @@
 // anchor_stats stages its own 64×128 tiles (see there).
 //
 // Rows of U: the 2N normalized views [u1; u2], then (bank form) the K normalized bank rows.
-// Candidate masks (MATH.md): p(a) = (a + N) mod 2N; neg(a) =
+// Candidate masks (docs/FORMULAS.md): p(a) = (a + N) mod 2N; neg(a) =
 //   in-batch, negatives 'all':   every view row b ≠ a, p(a)                (2N − 2)
 //   in-batch, 'cross'/dualtemp:  the other view's rows b ≠ p(a)            (N − 1)
 //   bank form:                   every bank row, for the N anchors of u1   (K)

@@ -68,7 +68,7 @@ export interface EncodeArgs {
   /** Embedding width D ≥ 1. */
   d: number;
   /**
-   * Loss and its options (defaults per MATH.md). A bank is given here as `{ buffer, k }`: f32
+   * Loss and its options (defaults per docs/FORMULAS.md). A bank is given here as `{ buffer, k }`: f32
    * K×D rows, usage STORAGE, never written, and it must not be one of the outputs.
    */
   options: LossOptions;

@@ -1,6 +1,6 @@
 /**
  * webgpu-contrastive: fused WebGPU kernels for contrastive-learning losses.
- * See README.md for the API and MATH.md (shared/) for the formulas. This entry exports what
+ * See README.md for the API and docs/FORMULAS.md for the formulas. This entry exports what
  * users use; the dispatcher's internals (kernel table, tiles, option schema, validators, cache
  * sizes) are in src/internal.ts, which is not part of the package's exports.
  */

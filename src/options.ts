@@ -1,5 +1,5 @@
 /**
- * Loss names, options and their defaults, as fixed by MATH.md. Shared by the CPU reference,
+ * Loss names, options and their defaults, as fixed by docs/FORMULAS.md. Shared by the CPU reference,
  * the GPU dispatcher and the CLI so that every path validates and defaults the same way.
  */
 
@@ -22,7 +22,7 @@ export interface LossOptions {
   /** Dual temperature: ratio m > 0 of the second temperature (τ·m). Default 10. Only read by `dualtemp`. */
   dtM?: number;
   /**
-   * Candidate set (MATH.md "Candidate sets"): `'all'` (both views, 2N−2 negatives per anchor) or
+   * Candidate set (docs/FORMULAS.md "Candidate sets"): `'all'` (both views, 2N−2 negatives per anchor) or
    * `'cross'` (the other view only, N−1: with `ntxent` this is CLIP's loss). Default `'all'`,
    * except `dualtemp`, which is cross-view by definition (`'cross'` is its default and only value).
    * Not combinable with `bank`.
@@ -32,11 +32,11 @@ export interface LossOptions {
   gradTemperature?: boolean;
   /** Also return the four {@link Diagnostics} (order {@link DIAGNOSTIC_NAMES}). Default false. */
   diagnostics?: boolean;
-  /** Queue (memory-bank) negatives, K×D rows (MATH.md "Queue negatives"); no gradient to the bank. */
+  /** Queue (memory-bank) negatives, K×D rows (docs/FORMULAS.md "Queue negatives"); no gradient to the bank. */
   bank?: BankInput;
 }
 
-/** The candidate sets of MATH.md's second wave. */
+/** The candidate sets of docs/FORMULAS.md: candidate sets, bank, temperature gradient, diagnostics. */
 export type NegativesMode = 'all' | 'cross';
 
 /**
@@ -53,7 +53,7 @@ export interface GpuBank {
   k: number;
 }
 
-/** Scalars about a batch, from the loss's own passes (MATH.md "Diagnostics"). */
+/** Scalars about a batch, from the loss's own passes (docs/FORMULAS.md "Diagnostics"). */
 export interface Diagnostics {
   /** `mean_i ‖u1_i − u2_i‖²`. */
   alignment: number;
@@ -113,7 +113,7 @@ export interface ResolvedLossOptions {
   bankRows: number;
 }
 
-/** Default temperature per loss (MATH.md). */
+/** Default temperature per loss (docs/FORMULAS.md). */
 export const DEFAULT_TEMPERATURE: Readonly<Record<LossName, number>> = {
   ntxent: 0.5,
   dcl: 0.1,

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../examples/mnist/run.js';
 
-describe('MNIST demo flags (MoCo run)', () => {
+describe('MNIST demo flags (MoCo run, probes)', () => {
   it('leave the MoCo settings to the page defaults unless given', () => {
     expect(parseArgs([]).config.moco).toEqual({});
     expect(parseArgs(['--queue', '1024', '--momentum', '0.999', '--moco-batch', '64']).config.moco).toEqual({ queue: 1024, momentum: 0.999, batch: 64 });
@@ -22,5 +22,9 @@ describe('MNIST demo flags (MoCo run)', () => {
     expect(() => parseArgs(['--queue'])).toThrow(/--queue needs a value/);
     expect(() => parseArgs(['--moco-only', '--no-moco'])).toThrow(/exclude each other/);
     expect(() => parseArgs(['--mocoo'])).toThrow(/unknown flag --mocoo/);
+  });
+  it('set the probe: labeled bank, few-label probe, neighbours', () => {
+    expect(parseArgs(['--bank', '500', '--few-labels', '50', '--k', '3', '--shift', '2']).config).toMatchObject({ bankCount: 500, fewLabels: 50, k: 3, shift: 2 });
+    expect(() => parseArgs(['--few-labels', 'x'])).toThrow(/--few-labels needs a number/);
   });
 });

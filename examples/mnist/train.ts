@@ -285,6 +285,29 @@ function imagesOf(digits: Digits, idx: Int32Array, pool: 1 | 2): Float32Array {
   return x;
 }
 
+/**
+ * Copies of digits `idx`, each translated by a random whole-pixel shift of up to `maxShift` in x
+ * and y (zeros shifted in), seeded: the shifted-test probe's inputs, indexed 0..idx.length−1.
+ */
+export function shiftedDigits(digits: Digits, idx: Int32Array, maxShift: number, seed: number): Digits {
+  const rand = mulberry32(seed ^ 0x5a1f7);
+  const images = new Uint8Array(idx.length * PIXELS);
+  const labels = Uint8Array.from(idx, (i) => digits.labels[i]!);
+  for (let n = 0; n < idx.length; n++) {
+    const dx = Math.floor(rand() * (2 * maxShift + 1)) - maxShift;
+    const dy = Math.floor(rand() * (2 * maxShift + 1)) - maxShift;
+    for (let y = 0; y < SIDE; y++) {
+      const sy = y - dy;
+      if (sy < 0 || sy >= SIDE) continue;
+      for (let x = 0; x < SIDE; x++) {
+        const sx = x - dx;
+        if (sx >= 0 && sx < SIDE) images[n * PIXELS + y * SIDE + x] = digits.images[idx[n]! * PIXELS + sy * SIDE + sx]!;
+      }
+    }
+  }
+  return { images, labels, count: idx.length };
+}
+
 /** Features of a set of digits: rows of `dim` floats. */
 export interface FeatureSet {
   values: Float32Array;

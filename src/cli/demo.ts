@@ -11,7 +11,7 @@ import { CLI_RUNTIMES, adapterLabel, openCliGpu, runtimeFlag } from './gpu.js';
 export const DEMO_USAGE = `Usage: webgpu-contrastive demo [--n N] [--d D] [--runs R] [--warmup W] [--seed S] [--runtime R]
 
 Runs every loss (ntxent, dcl, dclw, dclw with weightGrad, flatnce, dualtemp; defaults of
-MATH.md) on one random batch on WebGPU and prints, per loss: the GPU value, the
+docs/FORMULAS.md) on one random batch on WebGPU and prints, per loss: the GPU value, the
 float64 reference value, the loss's relative error, the larger relative L2 error of the two
 gradients, and the median wall time of the fused forward+backward on GPU-resident inputs.
 
@@ -92,7 +92,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const warmup = numberFlag('--warmup', flags.warmup, { minInt: 0 }) ?? 2;
   const seed = numberFlag('--seed', flags.seed, { minInt: 0 }) ?? 1;
 
-  console.log(`webgpu-contrastive demo: N=${n}, D=${d}, random views (seed ${seed}), loss defaults of MATH.md`);
+  console.log(`webgpu-contrastive demo: N=${n}, D=${d}, random views (seed ${seed}), loss defaults of docs/FORMULAS.md`);
   const runtime = runtimeFlag(flags.runtime);
   console.log(runtime === 'chromium' ? 'launching headless Chromium with WebGPU…' : 'requesting a WebGPU device from Dawn (Node)…');
   const page = await openCliGpu(runtime, ctx);
@@ -111,7 +111,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
       const times = await page.timeLoss(z1, z2, n, d, c.options, warmup, runs);
       const lossErr = Math.abs(gpu.loss - ref.loss) / Math.abs(ref.loss);
       const gradErr = Math.max(relativeL2(gpu.gradZ1!, ref.gradZ1), relativeL2(gpu.gradZ2!, ref.gradZ2));
-      // MATH.md's tolerances: loss 1e-5 relative (1e-6 absolute near 0), gradients 1e-4 relative L2.
+      // docs/FORMULAS.md's tolerances: loss 1e-5 relative (1e-6 absolute near 0), gradients 1e-4 relative L2.
       const ok = (Math.abs(gpu.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss) || Math.abs(gpu.loss - ref.loss) <= 1e-6) && gradErr <= 1e-4;
       allOk &&= ok;
       rows.push([
@@ -135,8 +135,8 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   console.log('');
   console.log(
     allOk
-      ? 'All losses within MATH.md tolerances (loss 1e-5 relative, gradients 1e-4 relative L2).'
-      : 'Some losses are OUTSIDE MATH.md tolerances (loss 1e-5 relative, gradients 1e-4 relative L2).',
+      ? 'All losses within docs/FORMULAS.md tolerances (loss 1e-5 relative, gradients 1e-4 relative L2).'
+      : 'Some losses are OUTSIDE docs/FORMULAS.md tolerances (loss 1e-5 relative, gradients 1e-4 relative L2).',
   );
   return allOk ? 0 : 1;
 }

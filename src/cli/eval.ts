@@ -25,8 +25,8 @@ Runs the fused loss on WebGPU (Node + Dawn by default) and writes
                      defaults resolved, runtime, adapter; grad_temperature and diagnostics if asked
   DIR/grad_z1.npy    float32 N×D: gradient of the reported mean loss w.r.t. the raw z1
   DIR/grad_z2.npy    float32 N×D: the same for z2 (the bank gets no gradient)
-For flatnce the value is the NT-Xent value and the gradients are FlatNCE's (see MATH.md).
-Diagnostics (MATH.md): alignment mean‖u1−u2‖², uniformity (batch views; null for N = 1),
+For flatnce the value is the NT-Xent value and the gradients are FlatNCE's (see docs/FORMULAS.md).
+Diagnostics (docs/FORMULAS.md): alignment mean‖u1−u2‖², uniformity (batch views; null for N = 1),
 positive_probability mean softmax probability of the positive, npc_multiplier = 1 − that.
 
 Inputs: .npy files of float32 ('<f4') or float64 ('<f8'), 2-D N×D, C order, same shape, N ≥ 2,
@@ -64,7 +64,7 @@ export interface EvalResult {
   note?: string;
   /** ∂L/∂τ, with --grad-temperature. */
   grad_temperature?: number;
-  /** The batch diagnostics (MATH.md "Diagnostics"), with --diagnostics; uniformity is null for N = 1. */
+  /** The batch diagnostics (docs/FORMULAS.md "Diagnostics"), with --diagnostics; uniformity is null for N = 1. */
   diagnostics?: { alignment: number; uniformity: number | null; positive_probability: number; npc_multiplier: number };
   /** Where the GPU work ran: 'node' (Dawn in the CLI's process) or 'chromium'. */
   runtime: CliRuntimeName;
@@ -209,7 +209,7 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
     if (resolved.diagnostics) {
       if (!result.diagnostics) throw new Error('the GPU run returned no diagnostics');
       const dg = result.diagnostics;
-      // uniformity has no pairs to average over when N = 1 (MATH.md): NaN there, written as null.
+      // uniformity has no pairs to average over when N = 1 (docs/FORMULAS.md): NaN there, written as null.
       checkFinite('diagnostics', DIAGNOSTIC_NAMES.filter((k) => !(k === 'uniformity' && n === 1)).map((k) => dg[k]));
     }
 
@@ -232,7 +232,7 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
         of: loss === 'flatnce' ? 'FlatNCE objective (= gradient of mean_a (lse_a − s⁺_a)) w.r.t. raw z1, z2' : 'reported mean loss w.r.t. raw z1, z2',
       },
       ...(loss === 'flatnce'
-        ? { note: 'flatnce: loss is the NT-Xent value FlatCLR logs; the FlatNCE objective itself is always 0 (MATH.md)' }
+        ? { note: 'flatnce: loss is the NT-Xent value FlatCLR logs; the FlatNCE objective itself is always 0 (docs/FORMULAS.md)' }
         : {}),
       ...(resolved.gradTemperature ? { grad_temperature: result.gradTemperature! } : {}),
       ...(resolved.diagnostics ? { diagnostics: diagnosticsField(result.diagnostics!) } : {}),

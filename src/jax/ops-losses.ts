@@ -2,7 +2,7 @@
  * Every loss written the way a jax-js user would write it today, with plain `numpy`/`nn` ops:
  * normalize, `matmul`, masks, `logsumexp`. It materializes 2N×2N matrices and is the baseline
  * the jax benchmark compares against and the jax adapter's tests check against. Formulas and
- * defaults: MATH.md. Like every jax-js function it consumes its array arguments (pass `.ref`
+ * defaults: docs/FORMULAS.md. Like every jax-js function it consumes its array arguments (pass `.ref`
  * to keep one).
  */
 import { lax, nn, numpy as np, type Array as JaxArray } from '@jax-js/jax';
@@ -36,7 +36,7 @@ function pairwise(u1: JaxArray, u2: JaxArray, n: number, o: ResolvedLossOptions)
       cos.dispose();
       return np.mean(lse.sub(sPos));
     case 'flatnce': {
-      // Value of NT-Xent, gradient of DCL (FlatCLR's exp(v − sg(v)) − 1 trick, MATH.md).
+      // Value of NT-Xent, gradient of DCL (FlatCLR's exp(v − sg(v)) − 1 trick, docs/FORMULAS.md).
       cos.dispose();
       const x = lse.sub(sPos);
       const dcl = np.mean(x.ref);
@@ -59,7 +59,7 @@ function dualDirection(A: JaxArray, n: number, o: ResolvedLossOptions): JaxArray
   const logits2 = A.div(o.temperature * o.dtM);
   const diag = np.sum(logits.ref.mul(np.eye(n)), 1);
   const lseAll = nn.logsumexp(logits.ref, 1);
-  // 1 − P_ii as exp(lse_neg − lse_all), never as a subtraction (MATH.md).
+  // 1 − P_ii as exp(lse_neg − lse_all), never as a subtraction (docs/FORMULAS.md).
   const oneMinusP = np.exp(maskedLse(logits, np.eye(n)).sub(lseAll.ref));
   const oneMinusQ = np.exp(maskedLse(logits2.ref, np.eye(n)).sub(nn.logsumexp(logits2, 1)));
   const f = lax.stopGradient(oneMinusQ.div(oneMinusP));
@@ -76,10 +76,10 @@ function dualTemperature(u1: JaxArray, u2: JaxArray, n: number, o: ResolvedLossO
 
 /**
  * The loss of two N×D float32 views as a chain of jax-js ops (differentiable with `grad`,
- * `vjp`, compilable with `jit`). Returns the reported mean loss of MATH.md as a scalar array.
+ * `vjp`, compilable with `jit`). Returns the reported mean loss of docs/FORMULAS.md as a scalar array.
  * Consumes `z1` and `z2`.
  *
- * Only the options of MATH.md's first part (loss, temperature, sigma, weightGrad, dtM) are
+ * Only the basic options of docs/FORMULAS.md (loss, temperature, sigma, weightGrad, dtM) are
  * modelled here; it is a baseline, not a second implementation of every option.
  */
 export function jaxOpsLoss(z1: JaxArray, z2: JaxArray, options: LossOptions): JaxArray {

@@ -134,7 +134,7 @@ function describe(v: unknown): string {
   return v === null ? 'null' : typeof v;
 }
 
-/** Outputs that loss options add (MATH.md's second wave), by the option that asks for them. */
+/** Outputs that loss options add (docs/FORMULAS.md: candidate sets, bank, temperature gradient, diagnostics), by the option that asks for them. */
 type ExtraOutput = 'gradTemperature' | 'diagnostics';
 /** What the adapter hands the dispatcher to write into. */
 type StepOutputs = Partial<LossOutputs> & Partial<Record<ExtraOutput, GPUBuffer>>;

@@ -1,5 +1,5 @@
 /**
- * Queue (memory-bank) negatives, MATH.md "Queue negatives": one direction, the N rows of `u1`
+ * Queue (memory-bank) negatives, docs/FORMULAS.md "Queue negatives": one direction, the N rows of `u1`
  * are the anchors, `u2_i` the positive of anchor i and the K normalized bank rows `b` the only
  * candidates. The bank is a constant (no gradient to it).
  *

@@ -1,5 +1,5 @@
 /**
- * The batch diagnostics of MATH.md that do not come from the loss's own softmax: Wang & Isola's
+ * The batch diagnostics of docs/FORMULAS.md that do not come from the loss's own softmax: Wang & Isola's
  * alignment (α = 2) and uniformity (t = 2), on the normalized views. (positiveProbability and
  * npcMultiplier come from the anchor statistics: terms.ts.)
  */

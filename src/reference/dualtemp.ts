@@ -1,5 +1,5 @@
 /**
- * SimCo's dual-temperature loss (MATH.md, "Dual temperature"). Cross-view candidates only,
+ * SimCo's dual-temperature loss (docs/FORMULAS.md, "Dual temperature"). Cross-view candidates only,
  * positive in the denominator, on `A = u1 u2ᵀ` (N×N, no temperature).
  *
  * The two directions are the same computation with the roles of the views swapped: the row
@@ -21,7 +21,7 @@ export interface DirectionStats {
   expectedS: Float64Array;
   /** `−log P_ii = softplus(lseNeg_i − pos_i)`. */
   negLogP: Float64Array;
-  /** `1 − Q_ii` at temperature τ·m (the α of MATH.md's gradient). */
+  /** `1 − Q_ii` at temperature τ·m (the α of docs/FORMULAS.md's gradient). */
   oneMinusQ: Float64Array;
   /** The detached factor `f_i = (1 − Q_ii) / (1 − P_ii)`. Overflows to ∞ only when τ ≲ 3e-3. */
   factor: Float64Array;
@@ -97,7 +97,7 @@ export function directionLosses(stats: DirectionStats, frozenFactors?: ArrayLike
 /**
  * Accumulate one direction's gradient into `gx` (w.r.t. the anchors `x`) and `gy` (w.r.t.
  * the candidates `y`). With `f` detached, `∂loss_i/∂(x_i·y_j) = f_i (P_ij − δ_ij) / τ`,
- * which MATH.md writes as `α_i (q_ij − δ_ij) / τ` with `α_i = 1 − Q_ii` and `q` the τ-softmax
+ * which docs/FORMULAS.md writes as `α_i (q_ij − δ_ij) / τ` with `α_i = 1 − Q_ii` and `q` the τ-softmax
  * of row i over its negatives (0 on the diagonal): the two agree because
  * `f_i P_ij = α_i q_ij` (j ≠ i) and `f_i (P_ii − 1) = −α_i`. The α form is used: it never
  * divides by the possibly tiny `1 − P_ii`. The mean over N anchors and the ½ over the two

@@ -1,7 +1,7 @@
 /**
- * Float64 CPU reference for every loss of MATH.md: the values and gradients every GPU result
+ * Float64 CPU reference for every loss of docs/FORMULAS.md: the values and gradients every GPU result
  * is judged against. Straight loops, O(N²·D) time (O(N·K·D) with a bank), O((N+K)·D) memory;
- * the backward passes are written analytically from MATH.md's rules (and checked against
+ * the backward passes are written analytically from docs/FORMULAS.md's rules (and checked against
  * finite differences in `test/reference`).
  */
 /// <reference types="@webgpu/types" preserve="true" />
@@ -24,7 +24,7 @@ export type { BankInput, Diagnostics, LossName, LossOptions, NegativesMode } fro
  * z2; in bank form (`options.bank`) there are only the N anchors of z1.
  */
 export interface ReferenceResult {
-  /** The reported mean loss `L = mean(perAnchor)`. For `flatnce`, the NT-Xent value (MATH.md). */
+  /** The reported mean loss `L = mean(perAnchor)`. For `flatnce`, the NT-Xent value (docs/FORMULAS.md). */
   loss: number;
   /**
    * `ℓ_a` for each anchor `a ∈ [0, 2N)` (N in bank form). For `dualtemp`: the first N are
@@ -49,7 +49,7 @@ export interface ReferenceResult {
   gradZ2: Float64Array;
   /** `∂L/∂τ` through the same detachments as the other gradients (always computed). */
   gradTemperature: number;
-  /** The four batch diagnostics of MATH.md (always computed). */
+  /** The four batch diagnostics of docs/FORMULAS.md (always computed). */
   diagnostics: Diagnostics;
   /**
    * `‖∂L/∂u_i / max(|z_i|, ε)‖₂` over the rows of each view: the size the input gradient would

@@ -1,5 +1,5 @@
 /**
- * Row L2-normalization `u_i = z_i / max(|z_i|, 1e-12)` and its backward pass (MATH.md,
+ * Row L2-normalization `u_i = z_i / max(|z_i|, 1e-12)` and its backward pass (docs/FORMULAS.md,
  * "Notation" and "Through the normalization").
  */
 

@@ -1,12 +1,12 @@
 /**
- * The losses built on the symmetric 2N×2N similarity `S = U Uᵀ / τ` (MATH.md): `ntxent`,
+ * The losses built on the symmetric 2N×2N similarity `S = U Uᵀ / τ` (docs/FORMULAS.md): `ntxent`,
  * `dcl`, `dclw` and `flatnce`. Everything works on the stacked normalized views
  * `U = [u1; u2]` (2N×D, flat row-major); anchors `0..N−1` are the rows of `u1`,
  * `N..2N−1` those of `u2`.
  *
  * The forward pass keeps per-anchor statistics (terms.ts: `lse_a` over the candidate set —
  * the 2N−2 negatives, or with `negatives: 'cross'` the N−1 of the other view —, `s⁺_a` and
- * the softmax mean of S for ∂L/∂τ); the backward pass is MATH.md's "one backward rule",
+ * the softmax mean of S for ∂L/∂τ); the backward pass is docs/FORMULAS.md's "one backward rule",
  * written out analytically (it holds for both candidate sets, each being symmetric). Rows of S
  * are recomputed when needed (O(N) scratch), never stored whole.
  */
@@ -65,7 +65,7 @@ export interface DclwWeights {
   softmax: Float64Array;
 }
 
-/** The negative von Mises-Fisher weights of DCLW (MATH.md), from the normalized views. */
+/** The negative von Mises-Fisher weights of DCLW (docs/FORMULAS.md), from the normalized views. */
 export function dclwWeights(u: Float64Array, n: number, d: number, sigma: number): DclwWeights {
   const r = new Float64Array(n);
   for (let i = 0; i < n; i++) r[i] = rowDot(u, i, u, i + n, d) / sigma;
@@ -81,7 +81,7 @@ export function dclwWeights(u: Float64Array, n: number, d: number, sigma: number
 
 /**
  * `ℓ_a`, `c_a` and `β_a` ({@link AnchorTerms}) for every anchor of `stats` (2N in-batch
- * anchors, or the N anchors of the bank form; anchor `a` uses `s⁺_{a mod N}`), by MATH.md's
+ * anchors, or the N anchors of the bank form; anchor `a` uses `s⁺_{a mod N}`), by docs/FORMULAS.md's
  * loss table and backward table.
  * `weights` is required for `dclw` (detached here: β_a = w_{a mod N}) and ignored otherwise.
  * For `flatnce` the value is NT-Xent's and the coefficients are DCL's (c = β = 1).
@@ -125,7 +125,7 @@ export function anchorTerms(loss: PairwiseLossName, stats: AnchorStats, n: numbe
 }
 
 /**
- * `∂L/∂U` for `L = (1/2N) Σ_a ℓ_a(lse_a, s⁺_a)`, by MATH.md's row formula
+ * `∂L/∂U` for `L = (1/2N) Σ_a ℓ_a(lse_a, s⁺_a)`, by docs/FORMULAS.md's row formula
  *
  *     gU_k = 1/(2Nτ) · [ Σ_{b∈neg(k)} (c_k e^{S_kb − lse_k} + c_b e^{S_kb − lse_b}) U_b
  *                        − (β_k + β_{p(k)}) U_{p(k)} ]
@@ -164,7 +164,7 @@ export function pairwiseBackward(
  * each `s⁺_i` enters two anchors (`i` and `i+N`) as `−w_i s⁺_i`, so `∂L/∂w_i = −s⁺_i / N`;
  * through `w_i = 2 − N π_i` and `∂π_i/∂r_j = π_i(δ_ij − π_j)` the factors N cancel:
  *
- *     ∂L/∂r_j = π_j (s⁺_j − Σ_i π_i s⁺_i)        (exactly MATH.md's term, no extra factor)
+ *     ∂L/∂r_j = π_j (s⁺_j − Σ_i π_i s⁺_i)        (exactly docs/FORMULAS.md's term, no extra factor)
  *
  * then `∂r_j/∂u1_j = u2_j/σ` and `∂r_j/∂u2_j = u1_j/σ`.
  */

@@ -1,5 +1,5 @@
 /**
- * What every loss of MATH.md reduces to once its similarities are known: per-anchor statistics
+ * What every loss of docs/FORMULAS.md reduces to once its similarities are known: per-anchor statistics
  * (`lse_a`, `s⁺_a` and the softmax mean of the candidates' logits), the coefficients `c_a`, `β_a`
  * of the one backward rule, and the two scalars built from them alone — `∂L/∂τ` and the
  * positive's probability. Shared by the in-batch losses, the dual temperature loss and the bank
@@ -29,7 +29,7 @@ export interface AnchorTerms {
 }
 
 /**
- * `∂L/∂τ` for `L = mean_a ℓ_a(lse_a, s⁺_a)` with every logit `S = C/τ` (MATH.md "Temperature
+ * `∂L/∂τ` for `L = mean_a ℓ_a(lse_a, s⁺_a)` with every logit `S = C/τ` (docs/FORMULAS.md "Temperature
  * gradient"): `∂S/∂τ = −S/τ`, so `∂lse_a/∂τ = −expectedS_a/τ` and
  *
  *     ∂L/∂τ = −(1/(Aτ)) Σ_a [ c_a · expectedS_a − β_a · s⁺_a ],     A = the number of anchors,

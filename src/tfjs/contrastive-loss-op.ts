@@ -36,7 +36,7 @@ import { resolveTfjsOptions, type ResolvedTfjsOptions, type TfjsLossOptions } fr
 
 /**
  * Options of {@link contrastiveLoss}: which loss, and its hyper-parameters. Anything left out
- * takes the loss's default (MATH.md: τ = 0.5 for `ntxent`, 0.1 otherwise; σ = 0.5; m = 10;
+ * takes the loss's default (docs/FORMULAS.md: τ = 0.5 for `ntxent`, 0.1 otherwise; σ = 0.5; m = 10;
  * DCLW weights detached; `negatives: 'all'`). `temperature` may be a scalar tensor (learned),
  * `bank` a K×D tensor or a GPU bank (e.g. `NegativeQueue.bank`), `diagnostics: true` makes
  * the four diagnostics available from {@link contrastiveLossDiagnostics}.
@@ -219,7 +219,7 @@ function runFused(
 /**
  * A contrastive loss of two views `z1`, `z2` (each N×D float32, row i of both being two
  * augmentations of sample i), computed by the fused WebGPU kernels on the TensorFlow.js
- * `webgpu` backend. Returns the reported mean loss of MATH.md as a scalar.
+ * `webgpu` backend. Returns the reported mean loss of docs/FORMULAS.md as a scalar.
  *
  * Differentiable with respect to both views and, when `temperature` is a scalar tensor (a
  * `tf.Variable`), to τ (`tf.grad`, `tf.variableGrads`, `optimizer.minimize`): when gradients

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { isGpuBank, resolveOptions, type GpuBank, type LossOptions, type ResolvedLossOptions } from '../options.js';
 
-/** Options of the tfjs losses. Anything left out takes the loss's default (MATH.md). */
+/** Options of the tfjs losses. Anything left out takes the loss's default (docs/FORMULAS.md). */
 export interface TfjsLossOptions extends Omit<LossOptions, 'temperature' | 'bank'> {
   /**
    * τ > 0 as a number, or as a scalar float32 tensor (shape [] or [1]; typically a

@@ -2,7 +2,7 @@
  * Every loss written the way a TensorFlow.js user would write it today, with plain tfjs ops:
  * normalize, matMul, masks, logSumExp. It materializes 2N×2N matrices and is the baseline the
  * benchmarks compare against and the tfjs adapter's tests check `tf.grad` against. Formulas
- * and defaults: MATH.md.
+ * and defaults: docs/FORMULAS.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ResolvedLossOptions } from '../options.js';
@@ -44,7 +44,7 @@ function meanOfAnchorTerms(lse: tf.Tensor1D, sPos: tf.Tensor1D, w: () => tf.Tens
     case 'dcl':
       return dcl();
     case 'flatnce': {
-      // Value of NT-Xent, gradient of DCL (FlatCLR's exp(v − sg(v)) − 1 trick, MATH.md).
+      // Value of NT-Xent, gradient of DCL (FlatCLR's exp(v − sg(v)) − 1 trick, docs/FORMULAS.md).
       const d = dcl();
       return tf.add(stopGradient(tf.sub(ntxent(), d)), d) as tf.Scalar;
     }
@@ -85,7 +85,7 @@ function pairwise(u1: tf.Tensor2D, u2: tf.Tensor2D, n: number, o: BaselineOption
 /**
  * One dual-temperature direction from its logits at τ (`logits`) and at τ·m (`logits2`), the
  * positive of each row where `isPositive`: mean of f·(−log P) with f = (1 − Q)/(1 − P) detached.
- * Written with the margins μ = lse_neg − pos (τ) and μ' (τ·m), as MATH.md asks: −log P =
+ * Written with the margins μ = lse_neg − pos (τ) and μ' (τ·m), as docs/FORMULAS.md asks: −log P =
  * softplus(μ), 1 − P = sigmoid(μ), so f = exp(softplus(−μ) − softplus(−μ')) — no `1 − P` and no
  * `lse_all − pos` subtraction, which lose every digit in f32 when the positive dominates.
  */
@@ -108,7 +108,7 @@ function dualTemperature(u1: tf.Tensor2D, u2: tf.Tensor2D, n: number, o: Baselin
 }
 
 /**
- * Bank form (MATH.md "Queue negatives"): anchors u1, positive u2_i, candidates the normalized
+ * Bank form (docs/FORMULAS.md "Queue negatives"): anchors u1, positive u2_i, candidates the normalized
  * bank rows only (no gradient to the bank); `L = mean_i ℓ_i`.
  */
 function bankForm(u1: tf.Tensor2D, u2: tf.Tensor2D, bank: tf.Tensor2D, n: number, o: BaselineOptions): tf.Scalar {
@@ -127,8 +127,8 @@ function bankForm(u1: tf.Tensor2D, u2: tf.Tensor2D, bank: tf.Tensor2D, n: number
 
 /**
  * The loss of two N×D views as a chain of tfjs ops (differentiable with `tf.grad`), every
- * option of MATH.md included (`negatives`, `bank`, τ as a tensor). Returns the reported mean
- * loss of MATH.md. `gradTemperature` and `diagnostics` are outputs of the fused op only: here
+ * option of docs/FORMULAS.md included (`negatives`, `bank`, τ as a tensor). Returns the reported mean
+ * loss of docs/FORMULAS.md. `gradTemperature` and `diagnostics` are outputs of the fused op only: here
  * τ's gradient is `tf.grad` of a tensor τ, and the diagnostics are not computed.
  */
 export function tfjsOpsLoss(z1: tf.Tensor2D, z2: tf.Tensor2D, options: TfjsLossOptions): tf.Scalar {
