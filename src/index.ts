@@ -12,7 +12,11 @@ export { KERNELS, TILES } from './kernels.js';
 export type { KernelSpec, KernelName } from './kernels.js';
 export {
   LOSS_NAMES,
+  THIRD_WAVE_LOSS_NAMES,
+  REFERENCE_LOSS_NAMES,
   DEFAULT_TEMPERATURE,
+  DEFAULT_BASE_TEMPERATURE,
+  DEFAULT_SIGLIP_BIAS,
   DEFAULT_SIGMA,
   DEFAULT_DT_M,
   DIAGNOSTIC_NAMES,
@@ -24,5 +28,5 @@ export {
   SCALE_RANGE,
 } from './options.js';
 export { checkViews } from './validate.js';
-export type { LossName, LossOptions, ResolvedLossOptions, OptionSpec, NegativesMode, BankInput, GpuBank, Diagnostics } from './options.js';
+export type { LossName, FusedLossName, ThirdWaveLossName, LabelsInput, LossOptions, ResolvedLossOptions, OptionSpec, NegativesMode, BankInput, GpuBank, Diagnostics } from './options.js';
 export { WORKSPACE_SHAPES, CONSTANT_ENTRIES } from './lifetime.js';

@@ -14,13 +14,13 @@
  * normalize_backward adds grad_rows' slices as it reads them.
  */
 import { TILES, type KernelName } from './kernels.js';
-import type { LossName, ResolvedLossOptions } from './options.js';
+import { isFusedLoss, type FusedLossName, type ResolvedLossOptions } from './options.js';
 
 /** Bytes per f32. */
 export const F32 = 4;
 
 /** `loss_kind` of loss_finalize.wgsl's FinalParams. */
-export const LOSS_KIND: Readonly<Record<LossName, number>> = { ntxent: 0, dcl: 1, dclw: 2, flatnce: 3, dualtemp: 4 };
+export const LOSS_KIND: Readonly<Record<FusedLossName, number>> = { ntxent: 0, dcl: 1, dclw: 2, flatnce: 3, dualtemp: 4 };
 
 /** TileParams.flags of similarity_tile.wgsl: the extras anchor_stats computes. */
 export const TILE_FLAGS = { secondTemperature: 1, softmaxMean: 2, uniformity: 4 } as const;
@@ -161,6 +161,9 @@ export function splitCandidates(candidates: number, blocks: number, maxChunks = 
 
 /** The plan of one call. `opts` must come from `resolveOptions`. */
 export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backward: boolean): LossPlan {
+  if (!isFusedLoss(opts.loss)) {
+    throw new RangeError(`${opts.loss} has no GPU kernels yet: only the float64 reference (referenceLoss) computes it so far`);
+  }
   const d4 = Math.ceil(d / 4);
   const rows = 2 * n;
   const k = opts.bankRows;
@@ -340,7 +343,7 @@ export function packFinalParams(n: number, o: ResolvedLossOptions): Uint32Array 
   const f = new Float32Array(b);
   u[0] = n;
   u[1] = o.bankRows > 0 ? n : 2 * n;
-  u[2] = LOSS_KIND[o.loss];
+  u[2] = LOSS_KIND[o.loss as FusedLossName];
   u[3] = o.weightGrad ? 1 : 0;
   u[4] = (o.gradTemperature ? FINAL_FLAGS.tauGradient : 0) | (o.diagnostics ? FINAL_FLAGS.diagnostics : 0);
   u[5] = 0x7fc00000; // a quiet NaN's bits: uniformity for N = 1

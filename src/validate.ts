@@ -155,3 +155,14 @@ export function checkTemperatureParams(buf: GPUBuffer, options: { temperature?: 
     if (b === buf) throw new RangeError(`outputs.${name} must not be the temperatureParams buffer`);
   }
 }
+
+/**
+ * SupCon's labels on the array path: an Int32Array of exactly N values (one per sample; both
+ * views share it). A GPU buffer of labels is checked by the encode path, which knows its usage.
+ */
+export function checkLabels(labels: unknown, n: number): asserts labels is Int32Array {
+  if (!(labels instanceof Int32Array)) {
+    throw new TypeError(`labels must be an Int32Array of N = ${n} class labels (convert with Int32Array.from(...)), got ${describeType(labels)}`);
+  }
+  if (labels.length !== n) throw new RangeError(`labels has ${labels.length} values, expected N = ${n} (one per sample; both views share it)`);
+}

@@ -147,4 +147,9 @@ describe('the workspace stays linear in N + K', () => {
       }
     }
   });
+
+  it('the third-wave losses (supcon, siglip) have no GPU plan yet: a clear error, not a wrong pass sequence', () => {
+    expect(() => plan(64, { loss: 'supcon', labels: new Int32Array(64) })).toThrow(/supcon has no GPU kernels yet: only the float64 reference/);
+    expect(() => plan(64, { loss: 'siglip' })).toThrow(/siglip has no GPU kernels yet/);
+  });
 });

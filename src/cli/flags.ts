@@ -7,7 +7,7 @@
  * Parsing, the options object, the "does not affect" notes, result.json and the usage text all
  * come from this table, so a new option is one more entry.
  */
-import { DEFAULT_DT_M, DEFAULT_SIGMA, DEFAULT_TEMPERATURE, OPTION_SCHEMA, type LossName, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { DEFAULT_DT_M, DEFAULT_SIGMA, DEFAULT_TEMPERATURE, LOSS_NAMES, OPTION_SCHEMA, type LossName, type LossOptions, type ResolvedLossOptions } from '../options.js';
 import { UsageError, numberFlag } from './common.js';
 
 /** How a flag's text becomes an option value. */
@@ -49,7 +49,7 @@ export const LOSS_OPTION_FLAGS: readonly LossOptionFlag[] = [
     key: 'temperature',
     resultField: 'temperature',
     metavar: 'T',
-    help: `τ > 0 (default ${Object.entries(DEFAULT_TEMPERATURE).map(([k, v]) => `${v} ${k}`).join(', ')})`,
+    help: `τ > 0 (default ${LOSS_NAMES.map((k) => `${DEFAULT_TEMPERATURE[k]} ${k}`).join(', ')})`,
   },
   {
     flag: 'sigma',
