@@ -64,6 +64,8 @@ export interface LossOptions {
   baseTemperature?: number;
   /** `siglip` only: the logit bias b of `l_ij = u1_i·u2_j/τ + b`. Default −10 (open_clip's init). */
   bias?: number;
+  /** `siglip` only: also return `∂L/∂b` (one number). Default false. */
+  gradBias?: boolean;
 }
 
 /** SupCon's class labels: N int32 values, or (GPU path) a buffer holding N u32/i32 values. */
@@ -148,6 +150,8 @@ export interface ResolvedLossOptions {
   baseTemperature: number;
   /** `siglip`: the logit bias b. */
   bias: number;
+  /** `siglip`: also return ∂L/∂b. */
+  gradBias: boolean;
   /** Whether `labels` were given (checked against N where N is known: the reference, validate.ts). */
   hasLabels: boolean;
 }
@@ -248,6 +252,7 @@ export const OPTION_SCHEMA: Readonly<Record<string, OptionSpec>> = {
   gradTemperature: { type: 'boolean', default: false },
   diagnostics: { type: 'boolean', default: false },
   baseTemperature: { type: 'number', ...SCALE_RANGE, why: SCALE_WHY, default: DEFAULT_BASE_TEMPERATURE },
+  gradBias: { type: 'boolean', default: false },
   bias: { type: 'number', ...BIAS_RANGE, why: 'so that every logit stays finite in f32', default: (loss) => (loss === 'siglip' ? DEFAULT_SIGLIP_BIAS : 0) },
 };
 
@@ -278,11 +283,11 @@ export function checkLabelsType(labels: unknown): void {
  * losses with one positive per anchor in a softmax, which neither has.
  */
 const NOT_READ_BY: Readonly<Record<ThirdWaveLossName, readonly (keyof LossOptions)[]>> = {
-  supcon: ['bank', 'weightGrad', 'dtM', 'sigma', 'diagnostics', 'bias'],
-  siglip: ['negatives', 'bank', 'labels', 'weightGrad', 'dtM', 'sigma', 'diagnostics', 'baseTemperature'],
+  supcon: ['bank', 'weightGrad', 'dtM', 'sigma', 'diagnostics'],
+  siglip: ['negatives', 'bank', 'weightGrad', 'dtM', 'sigma', 'diagnostics'],
 };
-/** Options only one loss reads (an error with any other). */
-const ONLY_READ_BY: Readonly<Partial<Record<keyof LossOptions, ThirdWaveLossName>>> = { labels: 'supcon', baseTemperature: 'supcon', bias: 'siglip' };
+/** Options only one loss reads (an error with any other; checked before {@link NOT_READ_BY}). */
+const ONLY_READ_BY: Readonly<Partial<Record<keyof LossOptions, ThirdWaveLossName>>> = { labels: 'supcon', baseTemperature: 'supcon', bias: 'siglip', gradBias: 'siglip' };
 
 /** Constraints between options, checked after every option on its own; each throws on a violation. */
 export const OPTION_RULES: readonly ((o: ResolvedLossOptions, given: LossOptions) => void)[] = [

@@ -273,6 +273,7 @@ describe('third-wave options and labels', () => {
     expect(call({ loss: 'supcon', labels, sigma: 0.5 })).toThrow(/sigma does not apply to supcon/);
     expect(call({ loss: 'supcon', labels, diagnostics: true })).toThrow(/diagnostics does not apply to supcon/);
     expect(call({ loss: 'supcon', labels, bias: 0 })).toThrow(/bias applies to siglip only, not to supcon/);
+    expect(call({ loss: 'supcon', labels, gradBias: true })).toThrow(/gradBias applies to siglip only, not to supcon/);
     expect(call({ loss: 'supcon', labels, baseTemperature: 0 })).toThrow(/baseTemperature must be a finite number > 0/);
   });
 
@@ -294,6 +295,8 @@ describe('third-wave options and labels', () => {
     expect(call({ loss: 'ntxent', labels })).toThrow(/labels applies to supcon only, not to ntxent/);
     expect(call({ loss: 'dcl', baseTemperature: 0.1 })).toThrow(/baseTemperature applies to supcon only, not to dcl/);
     expect(call({ loss: 'dualtemp', bias: -10 })).toThrow(/bias applies to siglip only, not to dualtemp/);
+    expect(call({ loss: 'ntxent', gradBias: false })).toThrow(/gradBias applies to siglip only, not to ntxent/);
+    expect(call({ loss: 'siglip', gradBias: 1 as unknown as boolean })).toThrow(/gradBias must be true or false/);
   });
 
   it('worst relative errors against central differences (printed)', () => {
