@@ -7,15 +7,16 @@
 export type FusedLossName = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
 
 /**
- * The losses of MATH.md's third wave (`supcon` with labels, `siglip` with a bias). Today only the
- * float64 reference implements them; the GPU dispatcher rejects them with an error saying so.
+ * The losses of MATH.md's third wave (`supcon` with labels, `siglip` with a bias). The float64
+ * reference and the GPU dispatcher (`ContrastiveLoss` encode/compute) implement them; the tfjs and
+ * jax-js adapters and the CLI do not yet, and refuse them with an error saying so.
  */
 export type ThirdWaveLossName = 'supcon' | 'siglip';
 
 /** Every loss name the option schema accepts. */
 export type LossName = FusedLossName | ThirdWaveLossName;
 
-/** The fused losses, in a stable order (tables, CLIs, tests): what the GPU, the adapters and the CLI take. */
+/** The first two waves' losses, in a stable order (tables, CLIs, tests): what every path, adapters and CLI included, takes. */
 export const LOSS_NAMES: readonly LossName[] = ['ntxent', 'dcl', 'dclw', 'flatnce', 'dualtemp'];
 
 /** The third-wave losses (reference only for now). */
@@ -24,9 +25,16 @@ export const THIRD_WAVE_LOSS_NAMES: readonly ThirdWaveLossName[] = ['supcon', 's
 /** Every loss the float64 reference implements, in a stable order. */
 export const REFERENCE_LOSS_NAMES: readonly LossName[] = [...LOSS_NAMES, ...THIRD_WAVE_LOSS_NAMES];
 
-/** Whether `loss` is one of the fused losses ({@link LOSS_NAMES}). */
+/** Whether `loss` is one of the first two waves' losses ({@link LOSS_NAMES}). */
 export function isFusedLoss(loss: LossName): loss is FusedLossName {
   return (LOSS_NAMES as readonly string[]).includes(loss);
+}
+
+/** For the paths that do not take the third-wave losses yet (the adapters): a clear error naming them. */
+export function requireFirstWavesLoss(loss: LossName, where: string): void {
+  if (!isFusedLoss(loss)) {
+    throw new RangeError(`${where} does not take ${loss} yet: use ContrastiveLoss (encode/compute) or referenceLoss, which do; ${where} takes ${LOSS_NAMES.join(', ')}`);
+  }
 }
 
 /** Options a caller may pass; anything left out takes the loss's default. */

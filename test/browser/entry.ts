@@ -11,6 +11,7 @@ import { tfjsOnCpuError, tfjsOpCompare, tfjsOpLeak, tfjsTraining } from './tfjs-
 import { jaxReady, jaxStepCompare, jaxStepErrors, jaxTrainingLoop } from './jax-page.js';
 import { negativeQueueErrors, negativeQueueRun } from './negative-queue-page.js';
 import { temperatureParamsErrors, temperatureParamsRuns } from './gpu-temperature-page.js';
+import { runThirdWave, thirdWaveErrors } from './third-wave-page.js';
 import { tfjsLearnTemperature, tfjsMoCoQueue, tfjsSecondWaveCompare, tfjsSecondWaveErrors, tfjsSecondWaveLeak } from './tfjs-second-wave-page.js';
 
 /** Every page function, by name: called through Chromium RPC, or directly in Node (test/harness/runtime.ts). */
@@ -50,6 +51,9 @@ export const pageFunctions = {
   jaxStepCompare,
   jaxTrainingLoop,
   jaxStepErrors,
+  // issue 18: supcon and siglip (test/third-wave.test.ts, test/third-wave.node.test.ts)
+  runThirdWave,
+  thirdWaveErrors,
 };
 
 /** The functions the test page offers (typed calls from Node). */
