@@ -167,12 +167,13 @@ describe('the fused kernels under the race detector', () => {
 /**
  * MATH.md's third wave in the same tile loop: SupCon (labels; the LSE over every other row and
  * the same-label sums beside it) and SigLIP (a sigmoid per cross-tower pair, the bias, ∂L/∂b).
- * Small shapes; N = 65 splits both tile passes into two chunks (the merge of the new sums).
+ * Small shapes (the interpreter is slow): SupCon at N = 33 runs two row blocks (2N = 66), so two
+ * workgroups write the new partial sums; the split's chunks (the same slots, merged in order) run
+ * on the GPU suites (test/suites/third-wave.ts, N = 150 and 200) against the reference.
  */
 const THIRD_WAVE_CASES: Case[] = [
-  { n: 65, d: 2, options: { loss: 'supcon', labels: Int32Array.from({ length: 65 }, (_, i) => (i * 7) % 5 - 2), temperature: 0.1, baseTemperature: 0.07, gradTemperature: true }, gradScale: 0.5 },
+  { n: 33, d: 2, options: { loss: 'supcon', labels: Int32Array.from({ length: 33 }, (_, i) => (i * 7) % 5 - 2), temperature: 0.1, baseTemperature: 0.07, gradTemperature: true }, gradScale: 0.5 },
   { n: 3, d: 5, options: { loss: 'siglip', gradTemperature: true, gradBias: true }, gradScale: 0.5 },
-  { n: 65, d: 2, options: { loss: 'siglip', temperature: 0.05, bias: 0, gradTemperature: true, gradBias: true } },
 ];
 
 describe('the third-wave losses under the race detector', () => {

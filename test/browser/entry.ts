@@ -51,7 +51,7 @@ export const pageFunctions = {
   jaxStepCompare,
   jaxTrainingLoop,
   jaxStepErrors,
-  // issue 18: supcon and siglip (test/third-wave.test.ts, test/third-wave.node.test.ts)
+  // issue 18: supcon and siglip (test/third-wave.test.ts, and test/fused-loss.node.test.ts beside the fused matrix)
   runThirdWave,
   thirdWaveErrors,
 };

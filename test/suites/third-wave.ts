@@ -1,9 +1,9 @@
 /**
  * MATH.md's third wave on the GPU against the float64 reference, on one runtime (headless
- * Chromium or Node on Dawn: test/third-wave.test.ts, test/third-wave.node.test.ts): SupCon with
+ * Chromium or Node on Dawn: test/third-wave.test.ts, and test/fused-loss.node.test.ts beside the fused matrix): SupCon with
  * one class, all labels distinct (= NT-Xent with the positive in the denominator), and sparse,
  * negative and large labels; SigLIP at N = 2 with b = 0 and −10 at τ = 0.05, the defaults, and b,
- * τ read on the GPU; both with splits of the candidate axis (N = 200, 257). Checked: loss, ℓ_a,
+ * τ read on the GPU; both with splits of the candidate axis (N = 150, 200). Checked: loss, ℓ_a,
  * ∂L/∂z1, ∂L/∂z2 (MATH.md's tolerances), ∂L/∂τ and ∂L/∂b (1e-4 relative, or the f32 floor of
  * terms of size 1/τ²), outputs poisoned first, inputs and labels unchanged, forward-only and
  * compute() bit for bit equal to encode. Fresh random inputs (seed printed; THIRD_WAVE_SEED reproduces).
@@ -40,15 +40,15 @@ const CASES: Case[] = [
     options: (n) => ({ loss: 'supcon', temperature: 0.5, baseTemperature: 0.5, labels: Array.from({ length: n }, (_, i) => 1000 - 3 * i), gradTemperature: true }),
   },
   {
-    // 514 candidates: five chunks in both tile passes, same-label rows in every chunk.
+    // 300 candidates: three chunks in both tile passes (the last short), same-label rows in every chunk.
     name: 'supcon, 10 sparse/negative/large labels, τ ≠ τ_base, split',
-    n: 257,
+    n: 150,
     d: 33,
     options: (n, rng) => ({ loss: 'supcon', temperature: 0.07, baseTemperature: 0.1, labels: Array.from({ length: n }, () => sparseCodes[Math.floor(rng.uniform() * 10)]!), gradTemperature: true }),
   },
   { name: 'siglip N=2, b=0, τ=0.05', n: 2, d: 4, options: () => ({ loss: 'siglip', temperature: 0.05, bias: 0, gradTemperature: true, gradBias: true }) },
   { name: 'siglip N=2, b=−10, τ=0.05', n: 2, d: 4, options: () => ({ loss: 'siglip', temperature: 0.05, bias: -10, gradTemperature: true, gradBias: true }) },
-  { name: 'siglip, defaults (τ=0.1, b=−10), split', n: 257, d: 33, near: true, options: () => ({ loss: 'siglip', temperature: 0.1, bias: -10, gradTemperature: true, gradBias: true }) },
+  { name: 'siglip, defaults (τ=0.1, b=−10), split', n: 150, d: 33, near: true, options: () => ({ loss: 'siglip', temperature: 0.1, bias: -10, gradTemperature: true, gradBias: true }) },
   { name: 'siglip, τ and b read on the GPU, split', n: 200, d: 20, gpuParams: true, options: () => ({ loss: 'siglip', temperature: 0.05, bias: 1.5, gradTemperature: true, gradBias: true }) },
 ];
 
