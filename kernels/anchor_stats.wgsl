@@ -2,8 +2,8 @@
 // chunk) the partial online log-sum-exp state of each anchor over that chunk's candidates, and
 // the extras the options ask for, from the same similarity tiles. anchor_stats_merge.wgsl
 // combines the chunks of each anchor into stats.
-// Prepended with tile_params.wgsl (TileParams, the candidate axis and its chunks) and
-// similarity_tile.wgsl (load_u, masks).
+// Prepended with tile_params.wgsl (TileParams, the candidate axis and its chunks),
+// stable_math.wgsl (softplus, sigmoid) and similarity_tile.wgsl (load_u, masks, per-pair terms).
 //
 // Math (docs/FORMULAS.md), S_ab = u_a·u_b / τ, neg(a) the loss's candidate set (see similarity_tile.wgsl),
 // C the candidates of this workgroup's chunk; for each row a, with running maxima:
@@ -12,6 +12,11 @@
 //   M2, S2 the same at 1/(τ·m)                                (SECOND_TEMPERATURE, dualtemp)
 //   Mu, Su the same for x_ab = −2‖u_a − u_b‖² + 2q_a over b in a's view, b ≠ a, b ∈ C
 //          (UNIFORMITY), with ‖u_a − u_b‖² = q_a + q_b − 2 u_a·u_b, q = |u|²
+// The third wave's per-pair terms (TileParams.loss_form, MATH.md "Third wave"), same tiles:
+//   SUPCON_FORM  the LSE above over every b ≠ a (positives included), T likewise, and beside them
+//                P = Σ_{b∈P(a)∩C} (S_ab − 1/τ) and its count |P(a)∩C|, P(a) the same-label rows
+//   SIGLIP_FORM  no LSE: for the N rows i of u1 and the rows j of u2 in C, with l = S_ij + b,
+//                z = +1 if j = p(i) else −1 and g = −z σ(−z l):  Σ softplus(−z l), Σ g, Σ g·S_ij
 // An empty set leaves (M, S) = (−3e38, 0), which merges as nothing. In bank form the loss's
 // candidates are the K bank rows [2N, 2N+K) and its anchors the N rows of u1; UNIFORMITY still
 // pairs the views' rows, so the axis then spans all of U (tile_params.wgsl).
@@ -31,7 +36,10 @@
 //   1 storage r   U        : array<vec4<f32>>  (2N+K)×D4 normalized rows
 //   2 storage r   norms    : array<f32>        2N, |z_k| (q for UNIFORMITY)
 //   3 storage rw  partials : array<vec4<f32>>  chunks × stat_rows × 2: (M, S, T, M2), (S2, Mu, Su, 0)
-//                                              of row a in chunk c at 2·(c·stat_rows + a)
+//                                              of row a in chunk c at 2·(c·stat_rows + a);
+//                                              SUPCON_FORM (M, S, T, −3e38), (P, |P∩C|, 0, 0);
+//                                              SIGLIP_FORM (Σ softplus, Σ g, Σ g·S, 0), (0, 0, 0, 0)
+//   4 storage r   labels   : array<i32>        N class labels (SUPCON_FORM; a placeholder otherwise)
 //
 // Grid: (⌈stat_rows / 64⌉, chunks). Rows a ≥ stat_rows are not written.
 
@@ -44,6 +52,7 @@ const SA4: u32 = 2u;          // vec4s of depth staged per step
 @group(0) @binding(1) var<storage, read> U: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> norms: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> labels: array<i32>;
 
 var<workgroup> stage_a: array<vec4<f32>, 128>; // [k][anchor], SA4 × SROWS
 var<workgroup> stage_b: array<vec4<f32>, 256>; // [k][candidate], SA4 × SCOLS
@@ -125,6 +134,50 @@ fn update(st: Lse4, x: mat4x4<f32>, v0: vec4<bool>, v1: vec4<bool>, v2: vec4<boo
   return Lse4(m, st.s * rescale + e0 + e1 + e2 + e3, t);
 }
 
+// Plain per-row sums of four rows (the third wave's terms): no running max is needed.
+struct Sums4 {
+  x: vec4<f32>,
+  y: vec4<f32>,
+  z: vec4<f32>,
+}
+
+// SigLIP's three sums, one candidate column `b` of logits x = S (without the bias).
+fn siglip_column(acc: Sums4, x: vec4<f32>, a: vec4<u32>, pa: vec4<u32>, b: u32) -> Sums4 {
+  let v = negative_mask(a, pa, b);
+  let z = siglip_sign(pa, b);
+  let l = x + vec4<f32>(params.bias);
+  let m = -z * l;
+  let sp = vec4<f32>(softplus(m.x), softplus(m.y), softplus(m.z), softplus(m.w));
+  let g = siglip_slope(l, z);
+  let zero = vec4<f32>(0.0);
+  return Sums4(acc.x + select(zero, sp, v), acc.y + select(zero, g, v), acc.z + select(zero, g * x, v));
+}
+
+// SupCon's positive sum and count, one candidate column `b` of logits x = S.
+fn positives_column(acc: Sums4, x: vec4<f32>, a: vec4<u32>, pa: vec4<u32>, b: u32) -> Sums4 {
+  let v = negative_mask(a, pa, b) & same_label(a, b);
+  let zero = vec4<f32>(0.0);
+  return Sums4(acc.x + select(zero, x - vec4<f32>(params.inv_tau), v), acc.y + select(zero, vec4<f32>(1.0), v), acc.z);
+}
+
+// One candidate column through `siglip_column` (siglip = true) or `positives_column`.
+fn pair_column(acc: Sums4, x: vec4<f32>, a: vec4<u32>, pa: vec4<u32>, b: u32, siglip: bool) -> Sums4 {
+  if (siglip) { return siglip_column(acc, x, a, pa, b); }
+  return positives_column(acc, x, a, pa, b);
+}
+
+// Both column halves of one row group: logits x0 (candidates col + 16·{0..3}), x1 (+ 64).
+fn sums8(acc: Sums4, x0: mat4x4<f32>, x1: mat4x4<f32>, a: vec4<u32>, pa: vec4<u32>, col: u32, siglip: bool) -> Sums4 {
+  var r = pair_column(acc, x0[0], a, pa, col, siglip);
+  r = pair_column(r, x0[1], a, pa, col + 16u, siglip);
+  r = pair_column(r, x0[2], a, pa, col + 32u, siglip);
+  r = pair_column(r, x0[3], a, pa, col + 48u, siglip);
+  r = pair_column(r, x1[0], a, pa, col + 64u, siglip);
+  r = pair_column(r, x1[1], a, pa, col + 80u, siglip);
+  r = pair_column(r, x1[2], a, pa, col + 96u, siglip);
+  return pair_column(r, x1[3], a, pa, col + 112u, siglip);
+}
+
 // Which of the four rows `a` have candidate b in uniformity's set: same view, b ≠ a.
 fn same_view_mask(a: vec4<u32>, b: u32) -> vec4<bool> {
   let in_views = (a < vec4<u32>(params.two_n)) & vec4<bool>(b < params.two_n) & (vec4<u32>(b) != a);
@@ -171,6 +224,7 @@ fn stash(m_lo: vec4<f32>, v_lo: vec4<f32>, m_hi: vec4<f32>, v_hi: vec4<f32>, ty:
 }
 
 // Thread `lid < 64` merges the 16 partial (m, v) of row lid: (M, Σ v·exp(m − M)), M the max.
+// With every m = 0 (plain_sum) that is the plain sum Σ v, exactly (exp(0) = 1).
 fn merge_row(lid: u32) -> vec2<f32> {
   var m = NEG_BIG;
   for (var t = 0u; t < 16u; t++) { m = max(m, merge_buf[lid * 16u + t].x); }
@@ -180,6 +234,18 @@ fn merge_row(lid: u32) -> vec2<f32> {
     s += p.y * exp(p.x - m);
   }
   return vec2<f32>(m, s);
+}
+
+// The 16 threads' plain sums of each row (v_lo, v_hi as in `stash`): row lid's total for lid < 64.
+// Call in uniform control flow (barriers).
+fn plain_sum(v_lo: vec4<f32>, v_hi: vec4<f32>, ty: u32, tx: u32, lid: u32) -> f32 {
+  let zero = vec4<f32>(0.0);
+  workgroupBarrier();
+  stash(zero, v_lo, zero, v_hi, ty, tx);
+  workgroupBarrier();
+  var total = 0.0;
+  if (lid < SROWS) { total = merge_row(lid).y; }
+  return total;
 }
 
 @compute @workgroup_size(16, 8)
@@ -204,6 +270,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
   var hi2 = empty;
   var lou = empty; // uniformity's same-view lse
   var hiu = empty;
+  let siglip = params.loss_form == SIGLIP_FORM;
+  let supcon = params.loss_form == SUPCON_FORM;
+  let no_sums = Sums4(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  var sums_lo = no_sums; // the third wave's per-pair sums (SigLIP's three, SupCon's positives)
+  var sums_hi = no_sums;
 
   // This workgroup's chunk of the candidate axis, tile by tile. A tile feeds the loss's state
   // and/or uniformity's; one that can hold neither kind of pair for these rows is skipped
@@ -216,7 +287,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     if (!for_loss && !for_uniformity) { continue; }
     let dots = block_dots(row0, col0, lid, tx, ty);
     let col = col0 + tx;
-    if (for_loss) {
+    if (for_loss && (siglip || supcon)) {
+      sums_lo = sums8(sums_lo, dots.lo_c0 * params.inv_tau, dots.lo_c1 * params.inv_tau, a_lo, pa_lo, col, siglip);
+      sums_hi = sums8(sums_hi, dots.hi_c0 * params.inv_tau, dots.hi_c1 * params.inv_tau, a_hi, pa_hi, col, siglip);
+    }
+    if (for_loss && !siglip) {
       lo = update8(lo, dots.lo_c0 * params.inv_tau, dots.lo_c1 * params.inv_tau, a_lo, pa_lo, col, LOSS_SET, with_t);
       hi = update8(hi, dots.hi_c0 * params.inv_tau, dots.hi_c1 * params.inv_tau, a_hi, pa_hi, col, LOSS_SET, with_t);
       if (second) {
@@ -259,6 +334,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     stash(lou.m, lou.s, hiu.m, hiu.s, ty, tx);
     workgroupBarrier();
     if (lid < SROWS) { let ms = merge_row(lid); p1.y = ms.x; p1.z = ms.y; }
+  }
+  if (supcon) {
+    p1.x = plain_sum(sums_lo.x, sums_hi.x, ty, tx, lid);
+    p1.y = plain_sum(sums_lo.y, sums_hi.y, ty, tx, lid);
+  }
+  if (siglip) {
+    // SigLIP keeps no LSE: its partial state is three plain sums (header).
+    p0 = vec4<f32>(plain_sum(sums_lo.x, sums_hi.x, ty, tx, lid), plain_sum(sums_lo.y, sums_hi.y, ty, tx, lid),
+                   plain_sum(sums_lo.z, sums_hi.z, ty, tx, lid), 0.0);
+    p1 = vec4<f32>(0.0);
   }
   if (lid < SROWS && row < params.stat_rows) {
     let at = 2u * (chunk * params.stat_rows + row);

@@ -11,6 +11,11 @@
 //   stats[a].z = Σ_{b∈neg(a)} softmax_a(b)·S_ab = T / S                   (SOFTMAX_MEAN; else 0)
 //   stats[a].w = log Σ_{b same view, b≠a} exp(−2‖u_a − u_b‖²) = Mu + log Su − 2q_a (UNIFORMITY; else 0)
 // Rows a ≥ `anchors` (u2 rows in bank form) get 0 in x, y, z.
+// The third wave (TileParams.loss_form; anchor_stats.wgsl's partial layouts):
+//   SUPCON_FORM  stats[a] = (lse_a − 1/τ, P/|P(a)| = mean_{b∈P(a)} S_ab − 1/τ, T/S, |P(a)|),
+//                P and |P(a)| summed over the chunks
+//   SIGLIP_FORM  stats[i] = (Σ_j softplus(−z_ij l_ij), Σ_j g_ij, Σ_j g_ij S_ij, 0), summed over
+//                the chunks in order, for the N rows of u1 (stat_rows = N)
 //
 // Bindings (group 0):
 //   0 uniform     params   : TileParams
@@ -44,17 +49,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var t = 0.0;                        // T, scaled by exp(−M) like S
   var lse2 = vec2<f32>(NEG_BIG, 0.0); // (M2, S2)
   var unif = vec2<f32>(NEG_BIG, 0.0); // (Mu, Su)
+  var sums = vec4<f32>(0.0);          // SIGLIP_FORM's three sums; SUPCON_FORM's (P, |P(a)|) in .xy
   for (var c = 0u; c < chunks; c++) {
     let at = 2u * (c * params.stat_rows + row);
     let p0 = partials[at];
     let p1 = partials[at + 1u];
+    if (params.loss_form == SIGLIP_FORM) {
+      sums += p0;
+      continue;
+    }
+    if (params.loss_form == SUPCON_FORM) { sums += p1; }
     let m = max(lse.x, p0.x);
     t = t * exp(lse.x - m) + p0.z * exp(p0.x - m);
     lse = merge(lse, p0.xy);
     lse2 = merge(lse2, vec2<f32>(p0.w, p1.x));
     unif = merge(unif, p1.yz);
   }
+  if (params.loss_form == SIGLIP_FORM) {
+    stats[row] = vec4<f32>(sums.xyz, 0.0);
+    return;
+  }
   var out = vec4<f32>(0.0);
+  if (params.loss_form == SUPCON_FORM) {
+    out = vec4<f32>((lse.x - params.inv_tau) + log(lse.y), sums.x / sums.y, 0.0, sums.y);
+    if ((params.flags & SOFTMAX_MEAN) != 0u) { out.z = t / lse.y; }
+    stats[row] = out;
+    return;
+  }
   if (row < params.anchors) {
     out.x = (lse.x - params.inv_tau) + log(lse.y);
     if ((params.flags & SOFTMAX_MEAN) != 0u) { out.z = t / lse.y; }

@@ -2,8 +2,9 @@
 // the candidate axis: each (row block, column block, candidate chunk) workgroup writes the
 // chunk's part of the sum below into its own slice of gU; normalize_backward.wgsl adds the
 // slices up in chunk order (no atomics, deterministic).
-// Prepended with tile_params.wgsl (TileParams, the candidate axis and its chunks) and
-// similarity_tile.wgsl (masks, load_u, tile_a/tile_b staging).
+// Prepended with tile_params.wgsl (TileParams, the candidate axis and its chunks),
+// stable_math.wgsl (sigmoid) and similarity_tile.wgsl (masks, load_u, tile_a/tile_b staging,
+// per-pair terms).
 //
 // Math (docs/FORMULAS.md, "one backward rule"), with coefs[a] = (coef_c, pos_coef) from loss_finalize:
 // coef_c[a] = scale·c_a and pos_coef[a] the whole positive-pair coefficient (−scale·(β_a +
@@ -16,6 +17,13 @@
 //   gU_i = coef_c[i] Σ_j e^{S_ij − lse_i} b_j + pos_coef[i]·u2_i   (i < N)
 //   gU_{i+N} = pos_coef[i+N]·u1_i                                  (coef_c = 0 there)
 // and workgroups holding no anchor skip the candidate sweep.
+// The third wave (TileParams.loss_form, MATH.md "Third wave"), same sum with its own weights W_kb:
+//   SUPCON_FORM  over every b ≠ k:  W_kb = coef_c[k] π_kb + coef_c[b] π_bk − [y_b = y_k](ρ[k] + ρ[b]),
+//                π_kb = e^{S_kb − lse_k}, ρ[a] = pos_coef[a] = scale·κ/|P(a)| (loss_finalize); no
+//                separate positive-pair term
+//   SIGLIP_FORM  over the other tower's rows b (the positive included), l = S_kb + bias:
+//                W_kb = coef_c[k] · g(l, z), g = −z σ(−z l), z = +1 iff b = p(k); coef_c = 1/(Nτ)
+//                (times the upstream gradient), so gu1_i = (1/τ) Σ_j G_ij u2_j and gu2_j alike
 //
 // Collapsed batches (issue 9 point 8): when every U_b is close to u_k, Σ W·U_b is a large
 // multiple of u_k plus a small tangent part, and f32 rounding of the large part (then the
@@ -44,6 +52,7 @@
 //   3 storage r   coefs    : array<vec2<f32>>  2N, (coef_c, pos_coef) (loss_finalize)
 //   4 storage rw  gU       : array<vec4<f32>>  (2N + (chunks − 1)·anchors)×D4: slice 0, then the others
 //   5 storage r   norms    : array<f32>        2N, |z_k| (from normalize_rows)
+//   6 storage r   labels   : array<i32>        N class labels (SUPCON_FORM; a placeholder otherwise)
 
 const BN: u32 = 32u;      // candidates per tile
 const COLS4: u32 = 32u;   // gradient vec4 columns per workgroup (two per thread)
@@ -55,6 +64,7 @@ const STAGE: u32 = 8u;    // candidate rows of U staged at a time (8 × 32 vec4s
 @group(0) @binding(3) var<storage, read> coefs: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> gU: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> norms: array<f32>;
+@group(0) @binding(6) var<storage, read> labels: array<i32>;
 
 const MIN_NORM: f32 = 1e-12; // normalize_rows.wgsl's divisor floor
 
@@ -103,13 +113,21 @@ fn pos_coef_of(a: vec4<u32>) -> vec4<f32> {
 // stores lse − 1/τ, so the exponent is (x − 1/τ) − (lse − 1/τ).
 // A bank row b has no lse or coefficient of its own (no gradient flows to the bank).
 fn weights(a: vec4<u32>, pa: vec4<u32>, b: u32, x: vec4<f32>, lse_a: vec4<f32>, c_a: vec4<f32>) -> vec4<f32> {
+  let mask = negative_mask(a, pa, b);
+  if (params.loss_form == SIGLIP_FORM) {
+    return select(vec4<f32>(0.0), c_a * siglip_slope(x + vec4<f32>(params.bias), siglip_sign(pa, b)), mask);
+  }
   let x_excess = x - vec4<f32>(params.inv_tau);
   var w = c_a * exp(x_excess - lse_a);
   if (!bank_form()) {
     let bb = min(b, params.two_n - 1u);
     w += coefs[bb].x * exp(x_excess - vec4<f32>(stats[bb].x));
+    if (params.loss_form == SUPCON_FORM) {
+      // ρ terms of both anchors k and b: S_kb is one entry of the symmetric S.
+      w -= select(vec4<f32>(0.0), pos_coef_of(a) + vec4<f32>(coefs[bb].y), same_label(a, b));
+    }
   }
-  return select(vec4<f32>(0.0), w, negative_mask(a, pa, b));
+  return select(vec4<f32>(0.0), w, mask);
 }
 
 @compute @workgroup_size(16, 16)
@@ -163,7 +181,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
 
   // The positive pair's term belongs to chunk 0 alone; every chunk writes its whole slice (zeros
   // included), so normalize_backward can sum the slices blindly.
-  let pc = select(vec4<f32>(0.0), pos_coef_of(a), chunk == 0u);
+  // (SupCon and SigLIP have no separate positive-pair term: their weights include the positives.)
+  let pc = select(vec4<f32>(0.0), pos_coef_of(a), chunk == 0u && params.loss_form == SOFTMAX_FORM);
   let slice = slice_base(chunk);
   let slice_rows = select(params.two_n, params.anchors, chunk > 0u);
   for (var r = 0u; r < 4u; r++) {

@@ -1,5 +1,5 @@
 // loss_finalize.wgsl — per-anchor losses, the mean loss, the backward coefficients, and (when
-// asked) ∂L/∂τ and the diagnostics.
+// asked) ∂L/∂τ, ∂L/∂b and the diagnostics. Prepended with stable_math.wgsl (softplus, sigmoid).
 //
 // Math (docs/FORMULAS.md), with s⁺_a = pair[a mod N].x/τ, lse_a = stats[a].x + 1/τ (anchor_stats keeps the
 // excess over 1/τ) and x_a = lse_a − s⁺_a = stats[a].x − (pair.x − 1)/τ, taken in that order so the
@@ -13,6 +13,15 @@
 //            −log P = softplus(x), 1 − P = exp(lse − lse_all) = sigmoid(x), likewise
 //            α = sigmoid(stats[a].y − s⁺/m) at τ·m, so ℓ = α·softplus(x)/sigmoid(x); c = β = α
 //   L = (1/A) Σ_{a<A} ℓ_a over the A anchors: 2N, or the N rows of u1 in bank form.
+// The third wave (MATH.md) has its own short paths, supcon_finalize and siglip_finalize below:
+//   supcon   stats[a] = (lse_a − 1/τ, mean_{b∈P(a)} S_ab − 1/τ, Σ_{b≠a} π_ab S_ab, |P(a)|), κ = τ/τ_base:
+//            ℓ_a = κ·(stats.x − stats.y) (reported per anchor scaled, so L is their mean);
+//            coefs[a] = (scale·κ, scale·κ/|P(a)|) for grad_rows' π and ρ terms (no positive-pair term);
+//            ∂L/∂τ = L/τ − κ/(2Nτ) Σ_a (E_a − mean_{P(a)} S)
+//   siglip   stats[i] = (Σ_j softplus(−z_ij l_ij), Σ_j g_ij, Σ_j g_ij (l_ij − b), 0) for the N rows
+//            of u1, g_ij = −z_ij σ(−z_ij l_ij): ℓ_i = stats.x, L = (1/N) Σ_i ℓ_i;
+//            coefs[a] = (upstream/(Nτ), 0) for all 2N rows (grad_rows forms g per pair itself);
+//            ∂L/∂τ = −(1/(Nτ)) Σ_i stats.z, ∂L/∂b = (1/N) Σ_i stats.y   (BIAS_GRADIENT)
 // Backward coefficients, scale = upstream[0] / (A·τ), written for all 2N rows of U:
 //   coefs[a].x = scale · c_a                       (0 for a ≥ A)
 //   coefs[a].y = −scale · (β_a [a<A] + β_p(a) [p(a)<A]) + upstream[0] · ∂L/∂r_{a mod N} / σ (dclw weight_grad)
@@ -33,23 +42,25 @@
 //   5 storage rw  per_anchor  : array<f32>        A
 //   6 storage rw  coefs       : array<vec2<f32>>  2N, (coef_c, pos_coef) for grad_rows
 //   7 storage rw  grad_tau    : array<f32>        1 (written only with TAU_GRADIENT)
-//   8 storage rw  diagnostics : array<f32>        4 (written only with DIAGNOSTICS)
+//   8 storage rw  diagnostics : array<f32>        4 (written only with DIAGNOSTICS); for siglip, which has
+//                                                 no diagnostics, ∂L/∂b in [0] (only with BIAS_GRADIENT):
+//                                                 a stage may bind at most 8 storage buffers
 //
 // One workgroup of 256 threads; fixed-order strided sums and tree reductions: deterministic.
 
 struct FinalParams {
   n: u32,
   anchors: u32,     // A: 2N, or N in bank form
-  loss_kind: u32,   // 0 ntxent, 1 dcl, 2 dclw, 3 flatnce, 4 dualtemp
+  loss_kind: u32,   // 0 ntxent, 1 dcl, 2 dclw, 3 flatnce, 4 dualtemp, 5 supcon, 6 siglip
   weight_grad: u32, // dclw: 1 = gradient flows through w
-  flags: u32,       // TAU_GRADIENT | DIAGNOSTICS
+  flags: u32,       // TAU_GRADIENT | DIAGNOSTICS | BIAS_GRADIENT
   nan_bits: u32,    // 0x7fc00000, a quiet NaN (WGSL rejects NaN constants, so it comes at run time)
   pad1: u32,
   pad2: u32,
   inv_tau: f32,
   inv_tau2: f32,
   inv_sigma: f32,
-  pad3: f32,
+  inv_base_tau: f32, // supcon: 1/τ_base (κ = τ/τ_base = inv_base_tau / inv_tau, so a GPU τ works too)
 }
 
 @group(0) @binding(0) var<uniform> params: FinalParams;
@@ -68,8 +79,11 @@ const DCL: u32 = 1u;
 const DCLW: u32 = 2u;
 const FLATNCE: u32 = 3u;
 const DUALTEMP: u32 = 4u;
+const SUPCON: u32 = 5u;
+const SIGLIP: u32 = 6u;
 const TAU_GRADIENT: u32 = 1u;
 const DIAGNOSTICS: u32 = 2u;
+const BIAS_GRADIENT: u32 = 4u;
 const NEG_BIG: f32 = -3.0e38;
 
 var<workgroup> red_a: array<vec4<f32>, WG>;
@@ -83,22 +97,6 @@ var<workgroup> view_max: vec2<f32>;
 var<workgroup> view_sum: vec2<f32>;
 var<workgroup> align_sum: f32;
 
-fn log1p_safe(x: f32) -> f32 {
-  // log(1 + x) for x ≥ 0. Rounding 1 + x loses ~6e-8/x of x's relative precision, so small x
-  // use 2·atanh(s), s = x/(2 + x) ≤ 0.2: the series below is exact to ~3e-10.
-  if (x < 0.5) {
-    let s = x / (2.0 + x);
-    let s2 = s * s;
-    return 2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (0.2 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 / 11.0)))));
-  }
-  return log(1.0 + x);
-}
-fn softplus(x: f32) -> f32 { return max(x, 0.0) + log1p_safe(exp(-abs(x))); }
-fn sigmoid(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
-  return e / (1.0 + e);
-}
 // softplus(x) / sigmoid(x) = (1 + t)·log1p(t)/t with t = e^x for x < 0; finite for every x.
 fn softplus_over_sigmoid(x: f32) -> f32 {
   if (x >= 0.0) { return softplus(x) * (1.0 + exp(-x)); }
@@ -200,8 +198,64 @@ fn batch_statistics(lid: u32, dclw: bool, diag: bool) {
   workgroupBarrier();
 }
 
+// Σ over the workgroup of every thread's `acc` (red_a's tree), valid in every thread. Uniform control flow.
+fn workgroup_total(lid: u32, acc: vec4<f32>) -> vec4<f32> {
+  red_a[lid] = acc;
+  red_b[lid] = vec4<f32>(0.0);
+  workgroupBarrier();
+  reduce_sum(lid);
+  return red_a[0];
+}
+
+// SupCon (MATH.md "Third wave"): 2N anchors, stats from anchor_stats_merge (header). Uniform control flow.
+fn supcon_finalize(lid: u32) {
+  let n = params.n;
+  let up = upstream[0];
+  let kappa = params.inv_base_tau / params.inv_tau;
+  let scale = up * params.inv_tau * kappa / f32(2u * n);
+  var acc = vec4<f32>(0.0); // Σ κℓ_a, Σ (E_a − mean_{P(a)} S)
+  for (var a = lid; a < 2u * n; a += WG) {
+    let s = stats[a];
+    // lse_a and the positives' mean logit are both stored as excesses over 1/τ: no 1/τ-sized terms.
+    let l = kappa * (s.x - s.y);
+    per_anchor[a] = l;
+    coefs[a] = vec2<f32>(scale, scale / s.w);
+    acc += vec4<f32>(l, (s.z - params.inv_tau) - s.y, 0.0, 0.0);
+  }
+  let total = workgroup_total(lid, acc);
+  if (lid == 0u) {
+    let count = f32(2u * n);
+    loss[0] = total.x / count;
+    if ((params.flags & TAU_GRADIENT) != 0u) { grad_tau[0] = up * params.inv_tau * (total.x - kappa * total.y) / count; }
+  }
+}
+
+// SigLIP (MATH.md "Third wave"): the N rows of u1 hold the per-row sums (header). Uniform control flow.
+fn siglip_finalize(lid: u32) {
+  let n = params.n;
+  let up = upstream[0];
+  let coef = up * params.inv_tau / f32(n);
+  var acc = vec4<f32>(0.0); // Σ ℓ_i, Σ g, Σ g·(l − b)
+  for (var a = lid; a < 2u * n; a += WG) {
+    if (a < n) {
+      let s = stats[a];
+      per_anchor[a] = s.x;
+      acc += vec4<f32>(s.x, s.y, s.z, 0.0);
+    }
+    coefs[a] = vec2<f32>(coef, 0.0);
+  }
+  let total = workgroup_total(lid, acc);
+  if (lid == 0u) {
+    loss[0] = total.x / f32(n);
+    if ((params.flags & TAU_GRADIENT) != 0u) { grad_tau[0] = -up * params.inv_tau * total.z / f32(n); }
+    if ((params.flags & BIAS_GRADIENT) != 0u) { diagnostics[0] = up * total.y / f32(n); } // ∂L/∂b (header)
+  }
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
+  if (params.loss_kind == SUPCON) { supcon_finalize(lid); return; }
+  if (params.loss_kind == SIGLIP) { siglip_finalize(lid); return; }
   let n = params.n;
   let anchors = params.anchors;
   let up = upstream[0];

@@ -11,7 +11,10 @@
 //   in-batch, negatives 'all':   every view row b ≠ a, p(a)                (2N − 2)
 //   in-batch, 'cross'/dualtemp:  the other view's rows b ≠ p(a)            (N − 1)
 //   bank form:                   every bank row, for the N anchors of u1   (K)
-// The including kernel binds `params: TileParams` and `U`.
+//   supcon (SUPCON_FORM):        every view row b ≠ a, p(a) included       (2N − 1)
+//   siglip (SIGLIP_FORM):        every row of the other tower, p(a) included (N)
+// The including kernel binds `params: TileParams`, `U` and `labels` (SupCon's N class labels, i32;
+// a placeholder for the other losses, never read then); stable_math.wgsl comes before this file.
 
 const TILE: u32 = 64u;
 const BK4: u32 = 4u;
@@ -31,7 +34,8 @@ fn positives_of(a: vec4<u32>) -> vec4<u32> {
   return select(a + vec4<u32>(params.n), a - vec4<u32>(params.n), a >= vec4<u32>(params.n));
 }
 
-// Which of the four anchors `a` (positives `pa`) have candidate b as a negative of the loss.
+// Which of the four anchors `a` (positives `pa`) have candidate b in the loss's candidate set
+// (a negative for SOFTMAX_FORM; see the masks above for the other forms).
 fn negative_mask(a: vec4<u32>, pa: vec4<u32>, b: u32) -> vec4<bool> {
   let bv = vec4<u32>(b);
   let anchor_ok = a < vec4<u32>(params.anchors);
@@ -39,7 +43,29 @@ fn negative_mask(a: vec4<u32>, pa: vec4<u32>, b: u32) -> vec4<bool> {
     let in_bank = (b >= params.two_n) && (b < params.rows);
     return anchor_ok & vec4<bool>(in_bank);
   }
-  var ok = anchor_ok & (bv != a) & (bv != pa) & vec4<bool>(b < params.two_n);
+  if (params.loss_form == SIGLIP_FORM) {
+    return anchor_ok & vec4<bool>(b < params.two_n) & ((a < vec4<u32>(params.n)) != vec4<bool>(b < params.n));
+  }
+  var ok = anchor_ok & (bv != a) & vec4<bool>(b < params.two_n);
+  if (params.loss_form != SUPCON_FORM) { ok = ok & (bv != pa); }
   if (params.cross == 1u) { ok = ok & ((a < vec4<u32>(params.n)) != vec4<bool>(b < params.n)); }
   return ok;
+}
+
+// SigLIP's per-pair label z_ab: +1 for the positive pair (b = p(a)), −1 for every other pair.
+fn siglip_sign(pa: vec4<u32>, b: u32) -> vec4<f32> {
+  return select(vec4<f32>(-1.0), vec4<f32>(1.0), pa == vec4<u32>(b));
+}
+// SigLIP's g = ∂(softplus(−z·l))/∂l = −z·σ(−z·l) for four pairs with logits l, signs z.
+fn siglip_slope(l: vec4<f32>, z: vec4<f32>) -> vec4<f32> {
+  let m = -z * l;
+  return -z * vec4<f32>(sigmoid(m.x), sigmoid(m.y), sigmoid(m.z), sigmoid(m.w));
+}
+// SupCon: whether candidate b shares the label of each of the four rows a (labels[i] is sample
+// i's class; both views share it). Only called under SUPCON_FORM, where `labels` holds N values.
+fn same_label(a: vec4<u32>, b: u32) -> vec4<bool> {
+  let last = params.two_n - 1u;
+  let r = min(a, vec4<u32>(last)) % vec4<u32>(params.n);
+  let lb = labels[min(b, last) % params.n];
+  return vec4<i32>(labels[r.x], labels[r.y], labels[r.z], labels[r.w]) == vec4<i32>(lb);
 }

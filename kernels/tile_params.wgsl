@@ -7,7 +7,7 @@
 // dispatches enough workgroups to fill a large GPU (src/plan.ts chooses the split from the
 // shape). Chunks are whole multiples of 128 candidates, counted from the axis's first row:
 //   anchor_stats: rows [stats_cand0(), rows): the bank rows in bank form, all of U when the
-//                 in-batch loss or uniformity needs the views' rows
+//                 in-batch loss or uniformity needs the views' rows, u2's rows for siglip
 //   grad_rows:    rows [loss_cand0(), rows): the loss's candidates only
 // The including kernel binds `params: TileParams`.
 
@@ -24,7 +24,21 @@ struct TileParams {
   inv_tau2: f32, // 1/(τ·m), dualtemp's second temperature
   stats_chunk: u32, // candidates per anchor_stats chunk (a multiple of 128)
   grad_chunk: u32,  // candidates per grad_rows chunk (a multiple of 128)
+  loss_form: u32,   // SOFTMAX_FORM, SUPCON_FORM or SIGLIP_FORM: the mask and per-pair terms
+  bias: f32,        // siglip: the logit bias b (copied in on the GPU when it is read there)
+  pad0: u32,
+  pad1: u32,
 }
+
+// TileParams.loss_form (src/kernels.ts LOSS_FORMS): which candidate mask and per-pair terms the
+// tile loops use. Every form streams the same similarity tiles.
+//   SOFTMAX_FORM  the losses of MATH.md's first two waves: an LSE over neg(a), one positive p(a)
+//   SUPCON_FORM   the LSE over every b ≠ a (positives included) and, beside it, the sum of S_ab
+//                 over the same-label rows P(a) (labels bound by the including kernel)
+//   SIGLIP_FORM   no LSE: a sigmoid term per pair (i, j) of the two towers, the positive included
+const SOFTMAX_FORM: u32 = 0u;
+const SUPCON_FORM: u32 = 1u;
+const SIGLIP_FORM: u32 = 2u;
 
 // TileParams.flags bits.
 const SECOND_TEMPERATURE: u32 = 1u; // dualtemp: also the log-sum-exp at 1/(τ·m)
@@ -35,8 +49,12 @@ const UNIFORMITY: u32 = 4u;         // diagnostics: same-view log-sum-exp of −
 fn bank_form() -> bool { return params.rows > params.two_n; }
 // First candidate row of the loss (grad_rows' axis).
 fn loss_cand0() -> u32 { return select(0u, params.two_n, bank_form()); }
-// First candidate row anchor_stats streams: uniformity needs the views' rows in bank form too.
-fn stats_cand0() -> u32 { return select(loss_cand0(), 0u, (params.flags & UNIFORMITY) != 0u); }
+// First candidate row anchor_stats streams: uniformity needs the views' rows in bank form too;
+// SigLIP's anchors (the rows of u1) pair only with the rows of u2, [N, 2N).
+fn stats_cand0() -> u32 {
+  if (params.loss_form == SIGLIP_FORM) { return params.n; }
+  return select(loss_cand0(), 0u, (params.flags & UNIFORMITY) != 0u);
+}
 // Candidate rows [begin, end) of chunk `chunk` on an axis from `cand0` in chunks of `len`.
 fn chunk_range(cand0: u32, len: u32, chunk: u32) -> vec2<u32> {
   let begin = cand0 + chunk * len;

@@ -8,10 +8,10 @@ import type { KernelName } from './kernels.js';
 import { BindGroupCache } from './bind-groups.js';
 import { TrackedBuffers } from './gpu-memory.js';
 import { BufferLifetimes } from './lifetime.js';
-import { checkKnownKeys, DIAGNOSTIC_NAMES, isGpuBank, resolveOptions, type Diagnostics, type GpuBank, type LossOptions, type ResolvedLossOptions } from './options.js';
+import { checkKnownKeys, DIAGNOSTIC_NAMES, isGpuBank, isGpuLabels, resolveOptions, type Diagnostics, type GpuBank, type LossOptions, type ResolvedLossOptions } from './options.js';
 import { compilePipelines, compilePipelinesSync, type Pipelines } from './pipelines.js';
-import { F32, planLoss, targetWorkgroupsFor, TEMPERATURE_FIELDS, withoutTemperature, type AdapterTraits, type BindingRef, type ConstantName, type InputName, type LossPlan, type OutputName } from './plan.js';
-import { checkEncodeBuffers, checkEncoder, checkFloat32Views, checkLimits, checkShape, checkTargetWorkgroups, checkTemperatureParams, checkViews, describeType } from './validate.js';
+import { F32, gpuParamFields, planLoss, targetWorkgroupsFor, withoutGpuFields, type AdapterTraits, type BindingRef, type ConstantName, type InputName, type LossPlan, type OutputName } from './plan.js';
+import { checkBiasParams, checkEncodeBuffers, checkEncoder, checkFloat32Views, checkLabels, checkLabelsBuffer, checkLimits, checkShape, checkTargetWorkgroups, checkTemperatureParams, checkViews, describeType } from './validate.js';
 import { requestDevice } from './runtime/index.js';
 
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE (the global is absent in Node)
@@ -41,6 +41,8 @@ export interface LossOutputs {
    * uniformity, positiveProbability, npcMultiplier. Not scaled by the upstream gradient.
    */
   diagnostics?: GPUBuffer;
+  /** 1 value: ∂(upstream·L)/∂b (siglip with `options.gradBias`). */
+  gradBias?: GPUBuffer;
 }
 
 /**
@@ -90,6 +92,12 @@ export interface EncodeArgs {
    */
   temperatureParams?: GPUBuffer;
   /**
+   * siglip's bias read on the GPU (a learnable b): a buffer (usage COPY_SRC) whose first f32 is b,
+   * copied into the kernels' uniform on the GPU timeline like `temperatureParams`; `options.bias`
+   * must then be left out.
+   */
+  biasParams?: GPUBuffer;
+  /**
    * Output buffers to write into (usage STORAGE, large enough). Missing ones are created and
    * returned; the caller then owns them and destroys them.
    */
@@ -97,7 +105,7 @@ export interface EncodeArgs {
 }
 
 /** Every key {@link EncodeArgs} may have (anything else is refused as a likely typo). */
-const ENCODE_ARG_NAMES: readonly (keyof EncodeArgs)[] = ['z1', 'z2', 'n', 'd', 'options', 'backward', 'gradScale', 'temperatureParams', 'outputs'];
+const ENCODE_ARG_NAMES: readonly (keyof EncodeArgs)[] = ['z1', 'z2', 'n', 'd', 'options', 'backward', 'gradScale', 'temperatureParams', 'biasParams', 'outputs'];
 
 /** The 6th argument of {@link ContrastiveLoss.compute}. */
 export interface ComputeControls<B extends boolean = boolean> {
@@ -119,6 +127,8 @@ export interface LossResult {
   gradTemperature?: number;
   /** The batch diagnostics, with `options.diagnostics`. */
   diagnostics?: Diagnostics;
+  /** ∂L/∂b (siglip), with `options.gradBias`. */
+  gradBias?: number;
 }
 
 /**
@@ -295,6 +305,12 @@ export class ContrastiveLoss {
     const given = args.outputs ?? {};
     checkKnownKeys('output', given, Object.keys(plan.outputBytes));
     if (args.temperatureParams !== undefined) checkTemperatureParams(args.temperatureParams, args.options, given);
+    if (args.biasParams !== undefined) checkBiasParams(args.biasParams, opts.loss, args.options, given);
+    const labels = args.options.labels;
+    if (labels !== undefined) {
+      if (!isGpuLabels(labels)) throw new TypeError('encode takes labels as a GPUBuffer (N u32/i32 values, usage STORAGE); compute() takes an Int32Array');
+      checkLabelsBuffer(labels, n, given);
+    }
     const bankArg = bank && { buffer: (bank as GpuBank).buffer, bytes: opts.bankRows * d * F32 };
     checkEncodeBuffers(
       { z1: args.z1, z2: args.z2, gradScale: args.gradScale, bank: bankArg, outputs: given },
@@ -309,19 +325,23 @@ export class ContrastiveLoss {
     const upstream =
       typeof args.gradScale === 'object' ? args.gradScale : this.lifetimes.constant('up', new Float32Array([args.gradScale ?? 1]), STORAGE);
     const constants: Partial<Record<ConstantName, GPUBuffer>> = {};
-    const tau = args.temperatureParams;
-    const gpuTau = new Map(tau ? TEMPERATURE_FIELDS.map((f) => [f.constant, f.byteOffset] as const) : []);
+    const gpuFields = gpuParamFields(args.temperatureParams, args.biasParams);
     for (const [name, data] of Object.entries(plan.constants) as [ConstantName, Uint32Array][]) {
-      const offset = gpuTau.get(name);
-      // A uniform whose τ is copied in on the GPU is its own cache entry; every call that binds
-      // it copies its τ first, and the GPU runs commands in order, so each call reads its own τ.
+      const fields = gpuFields.filter((f) => f.constant === name);
+      // A uniform whose τ (or b) is copied in on the GPU is its own cache entry; every call that
+      // binds it copies its values first, and the GPU runs commands in order, so each call reads its own.
       constants[name] =
-        offset === undefined
+        fields.length === 0
           ? this.lifetimes.constant(name, data, UNIFORM)
-          : this.lifetimes.constant(`${name}, GPU τ`, withoutTemperature(data, offset), UNIFORM);
+          : this.lifetimes.constant(`${name}, GPU ${fields.map((f) => f.what).join(' ')}`, withoutGpuFields(data, fields), UNIFORM);
     }
-    for (const [name, offset] of gpuTau) encoder.copyBufferToBuffer(tau!, 0, constants[name]!, offset, 2 * F32);
-    const inputs: Record<InputName, GPUBuffer | undefined> = { z1: args.z1, z2: args.z2, bank: bankArg?.buffer };
+    for (const f of gpuFields) encoder.copyBufferToBuffer(f.source, 0, constants[f.constant]!, f.byteOffset, f.bytes);
+    const inputs: Record<InputName, GPUBuffer | undefined> = {
+      z1: args.z1,
+      z2: args.z2,
+      bank: bankArg?.buffer,
+      labels: labels as GPUBuffer | undefined,
+    };
     const resolve = (ref: BindingRef): GPUBuffer => {
       switch (ref.kind) {
         case 'input':
@@ -387,6 +407,12 @@ export class ContrastiveLoss {
         this.device.queue.writeBuffer(bb, 0, options.bank.buffer, options.bank.byteOffset, options.bank.byteLength);
         gpuOptions = { ...options, bank: { buffer: bb, k: opts.bankRows } };
       }
+      if (options.labels !== undefined) {
+        checkLabels(options.labels, n);
+        const bl = make('labels', options.labels.byteLength, STORAGE | COPY_DST);
+        this.device.queue.writeBuffer(bl, 0, options.labels.buffer, options.labels.byteOffset, options.labels.byteLength);
+        gpuOptions = { ...gpuOptions, labels: bl };
+      }
       const outputs: Partial<LossOutputs> = {};
       for (const name of plan.outputs) outputs[name] = make(name, plan.outputBytes[name], OUTPUT_USAGE);
       const encoder = this.device.createCommandEncoder();
@@ -419,6 +445,7 @@ export class ContrastiveLoss {
         result.gradZ2 = view('gradZ2', n * d);
       }
       if (opts.gradTemperature) result.gradTemperature = all[offsets.gradTemperature! / F32]!;
+      if (opts.gradBias) result.gradBias = all[offsets.gradBias! / F32]!;
       if (opts.diagnostics) {
         const values = view('diagnostics', DIAGNOSTIC_NAMES.length);
         result.diagnostics = Object.fromEntries(DIAGNOSTIC_NAMES.map((name, i) => [name, values[i]!])) as unknown as Diagnostics;

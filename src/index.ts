@@ -22,5 +22,15 @@ export { requestDevice, requestRuntimeDevice, NoAdapterError, installDawnNavigat
 export type { AdapterInfo, DeviceRequest, RuntimeDevice, RuntimeName } from './runtime/index.js';
 export { NegativeQueue, randomUnitRows } from './negative-queue.js';
 export type { NegativeQueueOptions } from './negative-queue.js';
-export { LOSS_NAMES, DEFAULT_TEMPERATURE, DEFAULT_SIGMA, DEFAULT_DT_M, DIAGNOSTIC_NAMES, SCALE_RANGE } from './options.js';
-export type { LossName, LossOptions, NegativesMode, BankInput, GpuBank, Diagnostics } from './options.js';
+export {
+  LOSS_NAMES,
+  THIRD_WAVE_LOSS_NAMES,
+  DEFAULT_TEMPERATURE,
+  DEFAULT_BASE_TEMPERATURE,
+  DEFAULT_SIGLIP_BIAS,
+  DEFAULT_SIGMA,
+  DEFAULT_DT_M,
+  DIAGNOSTIC_NAMES,
+  SCALE_RANGE,
+} from './options.js';
+export type { LossName, FusedLossName, ThirdWaveLossName, LabelsInput, LossOptions, NegativesMode, BankInput, GpuBank, Diagnostics } from './options.js';

@@ -4,6 +4,7 @@
  */
 import normalizeRows from '../kernels/normalize_rows.wgsl';
 import tileParams from '../kernels/tile_params.wgsl';
+import stableMath from '../kernels/stable_math.wgsl';
 import similarityTile from '../kernels/similarity_tile.wgsl';
 import anchorStats from '../kernels/anchor_stats.wgsl';
 import anchorStatsMerge from '../kernels/anchor_stats_merge.wgsl';
@@ -30,10 +31,10 @@ const W = 'storage' as const;
 export const KERNELS = {
   normalizeRows: { name: 'normalize_rows', source: normalizeRows, bindings: [U, R, R, W, W, W] },
   normalizeBank: { name: 'normalize_bank', source: normalizeBank, bindings: [U, R, W] },
-  anchorStats: { name: 'anchor_stats', source: tileParams + similarityTile + anchorStats, bindings: [U, R, R, W] },
+  anchorStats: { name: 'anchor_stats', source: tileParams + stableMath + similarityTile + anchorStats, bindings: [U, R, R, W, R] },
   anchorStatsMerge: { name: 'anchor_stats_merge', source: tileParams + anchorStatsMerge, bindings: [U, R, R, W] },
-  lossFinalize: { name: 'loss_finalize', source: lossFinalize, bindings: [U, R, R, R, W, W, W, W, W] },
-  gradRows: { name: 'grad_rows', source: tileParams + similarityTile + gradRows, bindings: [U, R, R, R, W, R] },
+  lossFinalize: { name: 'loss_finalize', source: stableMath + lossFinalize, bindings: [U, R, R, R, W, W, W, W, W] },
+  gradRows: { name: 'grad_rows', source: tileParams + stableMath + similarityTile + gradRows, bindings: [U, R, R, R, W, R, R] },
   normalizeBackward: { name: 'normalize_backward', source: normalizeBackward, bindings: [U, R, R, R, W, W] },
 } as const satisfies Record<string, KernelSpec>;
 
@@ -55,3 +56,11 @@ export const TILES = {
   /** normalize_rows / normalize_backward: one workgroup per row, sliced along y past this many. */
   rowsPerSlice: 32768,
 } as const;
+
+/**
+ * TileParams.loss_form (tile_params.wgsl): the candidate mask and per-pair terms of the one tile
+ * loop. `softmax`: MATH.md's first two waves (an LSE over neg(a), one positive); `supcon`: the LSE
+ * over every other row plus the same-label rows' sum; `siglip`: a sigmoid term per cross-tower
+ * pair, no LSE.
+ */
+export const LOSS_FORMS = { softmax: 0, supcon: 1, siglip: 2 } as const;

@@ -3,11 +3,39 @@
  * the GPU dispatcher and the CLI so that every path validates and defaults the same way.
  */
 
-/** The losses this package implements. */
-export type LossName = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
+/** The losses every path implements: the float64 reference, the fused GPU kernels, the adapters and the CLI. */
+export type FusedLossName = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
 
-/** Every loss name, in a stable order (tables, CLIs, tests). */
+/**
+ * The losses of MATH.md's third wave (`supcon` with labels, `siglip` with a bias). The float64
+ * reference and the GPU dispatcher (`ContrastiveLoss` encode/compute) implement them; the tfjs and
+ * jax-js adapters and the CLI do not yet, and refuse them with an error saying so.
+ */
+export type ThirdWaveLossName = 'supcon' | 'siglip';
+
+/** Every loss name the option schema accepts. */
+export type LossName = FusedLossName | ThirdWaveLossName;
+
+/** The first two waves' losses, in a stable order (tables, CLIs, tests): what every path, adapters and CLI included, takes. */
 export const LOSS_NAMES: readonly LossName[] = ['ntxent', 'dcl', 'dclw', 'flatnce', 'dualtemp'];
+
+/** The third-wave losses (reference only for now). */
+export const THIRD_WAVE_LOSS_NAMES: readonly ThirdWaveLossName[] = ['supcon', 'siglip'];
+
+/** Every loss the float64 reference implements, in a stable order. */
+export const REFERENCE_LOSS_NAMES: readonly LossName[] = [...LOSS_NAMES, ...THIRD_WAVE_LOSS_NAMES];
+
+/** Whether `loss` is one of the first two waves' losses ({@link LOSS_NAMES}). */
+export function isFusedLoss(loss: LossName): loss is FusedLossName {
+  return (LOSS_NAMES as readonly string[]).includes(loss);
+}
+
+/** For the paths that do not take the third-wave losses yet (the adapters): a clear error naming them. */
+export function requireFirstWavesLoss(loss: LossName, where: string): void {
+  if (!isFusedLoss(loss)) {
+    throw new RangeError(`${where} does not take ${loss} yet: use ContrastiveLoss (encode/compute) or referenceLoss, which do; ${where} takes ${LOSS_NAMES.join(', ')}`);
+  }
+}
 
 /** Options a caller may pass; anything left out takes the loss's default. */
 export interface LossOptions {
@@ -34,7 +62,22 @@ export interface LossOptions {
   diagnostics?: boolean;
   /** Queue (memory-bank) negatives, K×D rows (docs/FORMULAS.md "Queue negatives"); no gradient to the bank. */
   bank?: BankInput;
+  /**
+   * `supcon` only, and required there: one class label per sample (N values; both views share
+   * it). Equal label ⇔ same class; any int32 values (negative, sparse, large). An `Int32Array`
+   * on the array path; the GPU path will take a u32/i32 buffer of N values.
+   */
+  labels?: LabelsInput;
+  /** `supcon` only: τ_base of the reported loss's factor τ/τ_base (SupContrast). Default 0.07. */
+  baseTemperature?: number;
+  /** `siglip` only: the logit bias b of `l_ij = u1_i·u2_j/τ + b`. Default −10 (open_clip's init). */
+  bias?: number;
+  /** `siglip` only: also return `∂L/∂b` (one number). Default false. */
+  gradBias?: boolean;
 }
+
+/** SupCon's class labels: N int32 values, or (GPU path) a buffer holding N u32/i32 values. */
+export type LabelsInput = Int32Array | GPUBuffer;
 
 /** The candidate sets of docs/FORMULAS.md: candidate sets, bank, temperature gradient, diagnostics. */
 export type NegativesMode = 'all' | 'cross';
@@ -111,6 +154,14 @@ export interface ResolvedLossOptions {
   diagnostics: boolean;
   /** K, the number of bank rows; 0 when there is no bank. */
   bankRows: number;
+  /** `supcon`: τ_base (the reported loss is scaled by τ/τ_base). */
+  baseTemperature: number;
+  /** `siglip`: the logit bias b. */
+  bias: number;
+  /** `siglip`: also return ∂L/∂b. */
+  gradBias: boolean;
+  /** Whether `labels` were given (checked against N where N is known: the reference, validate.ts). */
+  hasLabels: boolean;
 }
 
 /** Default temperature per loss (docs/FORMULAS.md). */
@@ -120,7 +171,18 @@ export const DEFAULT_TEMPERATURE: Readonly<Record<LossName, number>> = {
   dclw: 0.1,
   flatnce: 0.1,
   dualtemp: 0.1,
+  supcon: 0.07,
+  siglip: 0.1,
 };
+/** Default SupCon τ_base (SupContrast's; equal to SupCon's default τ, so the factor τ/τ_base is 1). */
+export const DEFAULT_BASE_TEMPERATURE = 0.07;
+/** Default SigLIP bias b (open_clip's `init_logit_bias`). */
+export const DEFAULT_SIGLIP_BIAS = -10;
+/**
+ * Range of the SigLIP bias: every logit `u1·u2/τ + b` is then at most 2·1e12 in size, far inside
+ * f32's range, as every other scale here.
+ */
+export const BIAS_RANGE = { min: -1e12, max: 1e12 } as const;
 /** Default DCLW σ. */
 export const DEFAULT_SIGMA = 0.5;
 /** Default dual-temperature ratio m. */
@@ -188,7 +250,7 @@ export type OptionSpec = NumberOptionSpec | BooleanOptionSpec | ChoiceOptionSpec
  * option, one function in {@link OPTION_RULES}).
  */
 export const OPTION_SCHEMA: Readonly<Record<string, OptionSpec>> = {
-  loss: { type: 'choice', values: LOSS_NAMES },
+  loss: { type: 'choice', values: REFERENCE_LOSS_NAMES },
   temperature: { type: 'number', ...SCALE_RANGE, why: SCALE_WHY, default: (loss) => DEFAULT_TEMPERATURE[loss] },
   sigma: { type: 'number', ...SCALE_RANGE, why: SCALE_WHY, default: DEFAULT_SIGMA },
   weightGrad: { type: 'boolean', default: false },
@@ -197,16 +259,66 @@ export const OPTION_SCHEMA: Readonly<Record<string, OptionSpec>> = {
   negatives: { type: 'choice', values: ['all', 'cross'], default: (loss) => (loss === 'dualtemp' ? 'cross' : 'all') },
   gradTemperature: { type: 'boolean', default: false },
   diagnostics: { type: 'boolean', default: false },
+  baseTemperature: { type: 'number', ...SCALE_RANGE, why: SCALE_WHY, default: DEFAULT_BASE_TEMPERATURE },
+  gradBias: { type: 'boolean', default: false },
+  bias: { type: 'number', ...BIAS_RANGE, why: 'so that every logit stays finite in f32', default: (loss) => (loss === 'siglip' ? DEFAULT_SIGLIP_BIAS : 0) },
 };
 
 /**
  * Keys a caller may pass besides the schema's: `bank` is checked by {@link checkBank} (its row
- * count needs D) and resolved to `bankRows`.
+ * count needs D) and resolved to `bankRows`; `labels` is checked by {@link checkLabelsType} here
+ * and against N where N is known (validate.ts `checkLabels`), and resolved to `hasLabels`.
  */
-const EXTRA_OPTION_KEYS = ['bank'] as const;
+const EXTRA_OPTION_KEYS = ['bank', 'labels'] as const;
+
+/** Whether `labels` is a GPU buffer rather than an array of values. */
+export function isGpuLabels(labels: LabelsInput): labels is GPUBuffer {
+  return !ArrayBuffer.isView(labels);
+}
+
+/** `labels` is an Int32Array or a GPUBuffer (its length is checked where N is known). */
+export function checkLabelsType(labels: unknown): void {
+  if (labels instanceof Int32Array) return;
+  const isBuffer = labels !== null && typeof labels === 'object' && !ArrayBuffer.isView(labels) && typeof (labels as GPUBuffer).size === 'number' && typeof (labels as GPUBuffer).usage === 'number';
+  if (isBuffer) return;
+  const got = labels === null ? 'null' : typeof labels !== 'object' ? typeof labels : ((labels as object).constructor?.name ?? 'object');
+  throw new TypeError(`labels must be an Int32Array of N class labels (convert with Int32Array.from(...)) or a GPUBuffer of N u32/i32 values, got ${got}`);
+}
+
+/**
+ * The options each third-wave loss does not read (MATH.md "Third wave"): giving one is an error,
+ * not a silent no-op. `diagnostics` is among them: the positive's probability is defined for
+ * losses with one positive per anchor in a softmax, which neither has.
+ */
+const NOT_READ_BY: Readonly<Record<ThirdWaveLossName, readonly (keyof LossOptions)[]>> = {
+  supcon: ['bank', 'weightGrad', 'dtM', 'sigma', 'diagnostics'],
+  siglip: ['negatives', 'bank', 'weightGrad', 'dtM', 'sigma', 'diagnostics'],
+};
+/** Options only one loss reads (an error with any other; checked before {@link NOT_READ_BY}). */
+const ONLY_READ_BY: Readonly<Partial<Record<keyof LossOptions, ThirdWaveLossName>>> = { labels: 'supcon', baseTemperature: 'supcon', bias: 'siglip', gradBias: 'siglip' };
 
 /** Constraints between options, checked after every option on its own; each throws on a violation. */
 export const OPTION_RULES: readonly ((o: ResolvedLossOptions, given: LossOptions) => void)[] = [
+  (o, given) => {
+    for (const [key, loss] of Object.entries(ONLY_READ_BY)) {
+      if (o.loss !== loss && (given as unknown as Record<string, unknown>)[key] !== undefined) {
+        throw new RangeError(`${key} applies to ${loss} only, not to ${o.loss}: leave it out`);
+      }
+    }
+    if (o.loss === 'supcon' || o.loss === 'siglip') {
+      for (const key of NOT_READ_BY[o.loss]) {
+        if (given[key] !== undefined) throw new RangeError(`${key} does not apply to ${o.loss}: leave it out (MATH.md "Third wave")`);
+      }
+    }
+  },
+  (o, given) => {
+    if (o.loss === 'supcon' && given.negatives === 'cross') {
+      throw new RangeError(`negatives: 'cross' does not apply to supcon, whose denominator is every other row of both views ('all')`);
+    }
+    if (o.loss === 'supcon' && given.labels === undefined) {
+      throw new TypeError('supcon needs labels: one class label per sample, an Int32Array of N values (both views share it)');
+    }
+  },
   (o, given) => {
     if (o.loss === 'dualtemp' && given.negatives === 'all') {
       throw new RangeError(`negatives: 'all' is not defined for dualtemp, which is cross-view by definition ('cross' is its only value)`);
@@ -272,7 +384,7 @@ function checkOption(name: string, spec: OptionSpec, value: unknown): unknown {
     case 'number':
       if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value} ${JSON.stringify(value)}`);
       if (!Number.isFinite(value) || value < spec.min || value > spec.max) {
-        throw new RangeError(`${name} must be a finite number > 0 within [${fmt(spec.min)}, ${fmt(spec.max)}]${spec.why ? ` (${spec.why})` : ''}, got ${value}`);
+        throw new RangeError(`${name} must be a finite number${spec.min > 0 ? ' > 0' : ''} within [${fmt(spec.min)}, ${fmt(spec.max)}]${spec.why ? ` (${spec.why})` : ''}, got ${value}`);
       }
       return value;
     case 'boolean':
@@ -293,11 +405,11 @@ function checkOption(name: string, spec: OptionSpec, value: unknown): unknown {
  * `d` (the row length D) is needed only to size an array `bank` (K = length / D).
  */
 export function resolveOptions(options: LossOptions, d?: number): ResolvedLossOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`unknown loss: options must be an object like { loss: 'dcl' } (loss one of ${LOSS_NAMES.join(', ')}), got ${JSON.stringify(options)}`);
+  if (typeof options !== 'object' || options === null) throw new TypeError(`unknown loss: options must be an object like { loss: 'dcl' } (loss one of ${REFERENCE_LOSS_NAMES.join(', ')}), got ${JSON.stringify(options)}`);
   checkKnownKeys('option', options, [...Object.keys(OPTION_SCHEMA), ...EXTRA_OPTION_KEYS]);
-  if (options.loss === undefined) throw new TypeError(`options.loss is required: one of ${LOSS_NAMES.join(', ')}`);
-  if (!LOSS_NAMES.includes(options.loss)) {
-    throw new TypeError(`unknown loss ${JSON.stringify(options?.loss)}; expected one of ${LOSS_NAMES.join(', ')}`);
+  if (options.loss === undefined) throw new TypeError(`options.loss is required: one of ${REFERENCE_LOSS_NAMES.join(', ')}`);
+  if (!REFERENCE_LOSS_NAMES.includes(options.loss)) {
+    throw new TypeError(`unknown loss ${JSON.stringify(options?.loss)}; expected one of ${REFERENCE_LOSS_NAMES.join(', ')}`);
   }
   const loss = options.loss;
   const given = options as unknown as Record<string, unknown>;
@@ -313,6 +425,8 @@ export function resolveOptions(options: LossOptions, d?: number): ResolvedLossOp
   }
   const out = resolved as unknown as ResolvedLossOptions;
   out.bankRows = options.bank === undefined ? 0 : checkBank(options.bank, d);
+  if (options.labels !== undefined) checkLabelsType(options.labels);
+  out.hasLabels = options.labels !== undefined;
   for (const rule of OPTION_RULES) rule(out, options);
   return out;
 }

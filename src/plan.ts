@@ -13,24 +13,25 @@
  * expose the multiprocessor count). anchor_stats_merge combines anchor_stats' chunks, and
  * normalize_backward adds grad_rows' slices as it reads them.
  */
-import { TILES, type KernelName } from './kernels.js';
+import { LOSS_FORMS, TILES, type KernelName } from './kernels.js';
 import type { LossName, ResolvedLossOptions } from './options.js';
 
 /** Bytes per f32. */
 export const F32 = 4;
 
 /** `loss_kind` of loss_finalize.wgsl's FinalParams. */
-export const LOSS_KIND: Readonly<Record<LossName, number>> = { ntxent: 0, dcl: 1, dclw: 2, flatnce: 3, dualtemp: 4 };
+export const LOSS_KIND: Readonly<Record<LossName, number>> = { ntxent: 0, dcl: 1, dclw: 2, flatnce: 3, dualtemp: 4, supcon: 5, siglip: 6 };
 
 /** TileParams.flags of similarity_tile.wgsl: the extras anchor_stats computes. */
 export const TILE_FLAGS = { secondTemperature: 1, softmaxMean: 2, uniformity: 4 } as const;
 /** FinalParams.flags of loss_finalize.wgsl: the extra outputs it writes. */
-export const FINAL_FLAGS = { tauGradient: 1, diagnostics: 2 } as const;
+export const FINAL_FLAGS = { tauGradient: 1, diagnostics: 2, biasGradient: 4 } as const;
 
 /**
  * Scratch buffers of one shape: every pass that reads one runs after the pass that fully writes
  * it. `spareGradTemperature`/`spareDiagnostics` stand in for loss_finalize's optional outputs
- * when they are not asked for (a binding needs a buffer; nothing reads them).
+ * when they are not asked for (a binding needs a buffer; nothing reads them); `spareLabels`
+ * stands in for the labels the tile kernels bind but read only for supcon.
  */
 export type WorkspaceName =
   | 'U'
@@ -41,13 +42,14 @@ export type WorkspaceName =
   | 'pair'
   | 'coefs'
   | 'spareGradTemperature'
-  | 'spareDiagnostics';
+  | 'spareDiagnostics'
+  | 'spareLabels';
 
 /** Output buffers the fused path writes. */
-export type OutputName = 'loss' | 'perAnchor' | 'gradZ1' | 'gradZ2' | 'gradTemperature' | 'diagnostics';
+export type OutputName = 'loss' | 'perAnchor' | 'gradZ1' | 'gradZ2' | 'gradTemperature' | 'diagnostics' | 'gradBias';
 
 /** Caller inputs a pass reads. */
-export type InputName = 'z1' | 'z2' | 'bank';
+export type InputName = 'z1' | 'z2' | 'bank' | 'labels';
 
 /** Uniform/constant buffers of a plan, each identified by its content. */
 export type ConstantName = 'norm' | 'bank' | 'tile' | 'final';
@@ -91,7 +93,7 @@ export interface LossPlan {
   rows: number;
   /** Bank rows K (0: in-batch candidates). */
   bankRows: number;
-  /** Anchors of the loss: 2N, or N in bank form (the rows of z1). `perAnchor` holds this many. */
+  /** Anchors of the loss: 2N, or N in bank form and for siglip (the rows of z1). `perAnchor` holds this many. */
   anchors: number;
   backward: boolean;
   /** Outputs this call writes (gradients only with `backward`, the extras only when asked). */
@@ -136,6 +138,7 @@ export function workspaceBytes(n: number, d4: number, k = 0, statRows = 2 * n, s
     coefs: 2 * n * 2 * F32,
     spareGradTemperature: F32,
     spareDiagnostics: 4 * F32,
+    spareLabels: F32,
   };
 }
 
@@ -197,13 +200,19 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
   const d4 = Math.ceil(d / 4);
   const rows = 2 * n;
   const k = opts.bankRows;
+  // Rows with candidate work in grad_rows: 2N, or the N rows of u1 in bank form. The loss's own
+  // anchors (perAnchor) are those, except siglip's: the N rows of u1 (its u2 rows get gradients
+  // from the same pairs, taken from their side).
   const anchors = k > 0 ? n : rows;
+  const lossAnchors = opts.loss === 'siglip' ? n : anchors;
+  const labels: BindingRef = opts.loss === 'supcon' ? input('labels') : ws('spareLabels');
   const slice = Math.min(rows, TILES.rowsPerSlice);
   const rowGrid = grid(slice, Math.ceil(rows / slice));
   const pairGrid = grid(Math.min(n, slice), Math.ceil(n / slice));
   const statRows = statRowsOf(n, opts);
-  // anchor_stats' axis: the views' rows when the in-batch loss or uniformity pairs them, then the bank.
-  const statsCandidates = (k === 0 || opts.diagnostics ? rows : 0) + k;
+  // anchor_stats' axis: the views' rows when the in-batch loss or uniformity pairs them, then the
+  // bank; siglip: u2's rows only (its anchors are u1's).
+  const statsCandidates = opts.loss === 'siglip' ? n : (k === 0 || opts.diagnostics ? rows : 0) + k;
   const statsSplit = splitCandidates(statsCandidates, Math.ceil(statRows / TILES.statsRows), Infinity, targetWorkgroups);
   // grad_rows' axis: the loss's candidates; its row blocks with candidate work hold the anchors.
   const gradColumnBlocks = Math.ceil(d4 / TILES.gradVec4Cols);
@@ -227,7 +236,7 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
   passes.push(
     {
       kernel: 'anchorStats',
-      bindings: [constant('tile'), ws('U'), ws('norms'), ws('statPartials')],
+      bindings: [constant('tile'), ws('U'), ws('norms'), ws('statPartials'), labels],
       ...grid(Math.ceil(statRows / TILES.statsRows), statsSplit.chunks),
     },
     {
@@ -246,7 +255,8 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
         output('perAnchor'),
         ws('coefs'),
         opts.gradTemperature ? output('gradTemperature') : ws('spareGradTemperature'),
-        opts.diagnostics ? output('diagnostics') : ws('spareDiagnostics'),
+        // siglip has no diagnostics: its ∂L/∂b shares the binding (8 storage buffers per stage at most).
+        opts.diagnostics ? output('diagnostics') : opts.gradBias ? output('gradBias') : ws('spareDiagnostics'),
       ],
       ...grid(1, 1),
     },
@@ -255,7 +265,7 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
     passes.push(
       {
         kernel: 'gradRows',
-        bindings: [constant('tile'), ws('U'), ws('stats'), ws('coefs'), ws('gU'), ws('norms')],
+        bindings: [constant('tile'), ws('U'), ws('stats'), ws('coefs'), ws('gU'), ws('norms'), labels],
         ...grid(Math.ceil(rows / TILES.gradRows), gradColumnBlocks, gradSplit.chunks),
       },
       {
@@ -271,6 +281,7 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
   if (backward) outputs.push('gradZ1', 'gradZ2');
   if (opts.gradTemperature) outputs.push('gradTemperature');
   if (opts.diagnostics) outputs.push('diagnostics');
+  if (opts.gradBias) outputs.push('gradBias');
   const constants: Partial<Record<ConstantName, Uint32Array>> = {
     norm: packNormParams(n, d, d4, gradSplit.chunks, anchors),
     tile: packTileParams(n, d4, opts, statsSplit.chunkLength, gradSplit.chunkLength),
@@ -283,14 +294,14 @@ export function planLoss(n: number, d: number, opts: ResolvedLossOptions, backwa
     d4,
     rows,
     bankRows: k,
-    anchors,
+    anchors: lossAnchors,
     backward,
     outputs,
     statsSplit,
     gradSplit,
     workspaceKey: `${n}x${d4}x${k}/${statRows}x${statsSplit.chunks}/${gradSplit.chunks}`,
     workspaceBytes: wsBytes,
-    outputBytes: { loss: F32, perAnchor: anchors * F32, gradZ1: zBytes, gradZ2: zBytes, gradTemperature: F32, diagnostics: 4 * F32 },
+    outputBytes: { loss: F32, perAnchor: lossAnchors * F32, gradZ1: zBytes, gradZ2: zBytes, gradTemperature: F32, diagnostics: 4 * F32, gradBias: F32 },
     constants,
     passes,
   };
@@ -301,8 +312,9 @@ function grid(x: number, y: number, z = 1): { grid: [number, number, number]; wo
   return { grid: [x, y, z], workgroups: x * y * z };
 }
 
-/** Rows anchor_stats writes: the anchors, or all 2N view rows when uniformity is asked. */
+/** Rows anchor_stats writes: the anchors, or all 2N view rows when uniformity is asked; siglip's N rows of u1. */
 function statRowsOf(n: number, o: ResolvedLossOptions): number {
+  if (o.loss === 'siglip') return n;
   return o.diagnostics || o.bankRows === 0 ? 2 * n : n;
 }
 
@@ -318,14 +330,33 @@ export const TEMPERATURE_FIELDS: readonly { constant: ConstantName; byteOffset: 
 ];
 
 /**
- * `data` (a param struct of {@link TEMPERATURE_FIELDS}) with its two temperature fields zeroed:
- * the content of a uniform whose temperature is copied in on the GPU. No CPU-known τ gives
- * `1/τ = 0`, so these contents never coincide with a CPU-τ uniform in the constants cache.
+ * Where siglip's bias lives in the uniforms: TileParams.bias, one f32 at byte 52. With a bias read
+ * on the GPU (`EncodeArgs.biasParams`) the dispatcher copies those 4 bytes into it.
  */
-export function withoutTemperature(data: Uint32Array, byteOffset: number): Uint32Array {
+export const BIAS_FIELDS: readonly { constant: ConstantName; byteOffset: number }[] = [{ constant: 'tile', byteOffset: 52 }];
+
+/** One uniform field read on the GPU: where it goes, how many bytes, and the caller's buffer it comes from. */
+export interface GpuParamField {
+  constant: ConstantName;
+  byteOffset: number;
+  bytes: number;
+  source: GPUBuffer;
+  /** `τ` or `b`, for the uniform's cache key. */
+  what: string;
+}
+
+/** The uniform fields a call copies from `temperatureParams` (8 bytes) and `biasParams` (4 bytes). */
+export function gpuParamFields(temperatureParams?: GPUBuffer, biasParams?: GPUBuffer): GpuParamField[] {
+  const fields: GpuParamField[] = [];
+  if (temperatureParams) for (const f of TEMPERATURE_FIELDS) fields.push({ ...f, bytes: 2 * F32, source: temperatureParams, what: 'τ' });
+  if (biasParams) for (const f of BIAS_FIELDS) fields.push({ ...f, bytes: F32, source: biasParams, what: 'b' });
+  return fields;
+}
+
+/** `data` with every field of `fields` zeroed: the content of a uniform those fields are copied into on the GPU. */
+export function withoutGpuFields(data: Uint32Array, fields: readonly { byteOffset: number; bytes: number }[]): Uint32Array {
   const copy = data.slice();
-  copy[byteOffset / 4] = 0;
-  copy[byteOffset / 4 + 1] = 0;
+  for (const f of fields) copy.fill(0, f.byteOffset / 4, (f.byteOffset + f.bytes) / 4);
   return copy;
 }
 
@@ -344,7 +375,7 @@ export function packBankParams(n: number, d: number, d4: number, k: number): Uin
 
 /** anchor_stats / anchor_stats_merge / grad_rows' TileParams, with each tile pass's chunk length. */
 export function packTileParams(n: number, d4: number, o: ResolvedLossOptions, statsChunk: number, gradChunk: number): Uint32Array {
-  const b = new ArrayBuffer(48);
+  const b = new ArrayBuffer(64);
   const u = new Uint32Array(b);
   const f = new Float32Array(b);
   const k = o.bankRows;
@@ -353,7 +384,8 @@ export function packTileParams(n: number, d4: number, o: ResolvedLossOptions, st
   u[2] = 2 * n + k;
   u[3] = k > 0 ? n : 2 * n;
   u[4] = d4;
-  u[5] = k === 0 && o.negatives === 'cross' ? 1 : 0; // dualtemp resolves to 'cross'
+  // dualtemp resolves to 'cross'; siglip pairs the two towers only (its tiles are the cross ones)
+  u[5] = (k === 0 && o.negatives === 'cross') || o.loss === 'siglip' ? 1 : 0;
   u[6] =
     (o.loss === 'dualtemp' ? TILE_FLAGS.secondTemperature : 0) |
     (o.gradTemperature ? TILE_FLAGS.softmaxMean : 0) |
@@ -363,6 +395,8 @@ export function packTileParams(n: number, d4: number, o: ResolvedLossOptions, st
   f[9] = 1 / (o.temperature * o.dtM);
   u[10] = statsChunk;
   u[11] = gradChunk;
+  u[12] = o.loss === 'supcon' ? LOSS_FORMS.supcon : o.loss === 'siglip' ? LOSS_FORMS.siglip : LOSS_FORMS.softmax;
+  f[13] = o.loss === 'siglip' ? o.bias : 0;
   return u;
 }
 
@@ -372,13 +406,17 @@ export function packFinalParams(n: number, o: ResolvedLossOptions): Uint32Array 
   const u = new Uint32Array(b);
   const f = new Float32Array(b);
   u[0] = n;
-  u[1] = o.bankRows > 0 ? n : 2 * n;
+  u[1] = o.bankRows > 0 || o.loss === 'siglip' ? n : 2 * n;
   u[2] = LOSS_KIND[o.loss];
   u[3] = o.weightGrad ? 1 : 0;
-  u[4] = (o.gradTemperature ? FINAL_FLAGS.tauGradient : 0) | (o.diagnostics ? FINAL_FLAGS.diagnostics : 0);
+  u[4] =
+    (o.gradTemperature ? FINAL_FLAGS.tauGradient : 0) |
+    (o.diagnostics ? FINAL_FLAGS.diagnostics : 0) |
+    (o.gradBias ? FINAL_FLAGS.biasGradient : 0);
   u[5] = 0x7fc00000; // a quiet NaN's bits: uniformity for N = 1
   f[8] = 1 / o.temperature;
   f[9] = 1 / (o.temperature * o.dtM);
   f[10] = 1 / o.sigma;
+  f[11] = o.loss === 'supcon' ? 1 / o.baseTemperature : 0;
   return u;
 }

@@ -171,7 +171,7 @@ export function checkEncodeBuffers(
 /** Why an output is not written: the option or flag that turns it on. */
 function outputHint(name: string): string {
   if (name === 'gradZ1' || name === 'gradZ2') return 'backward is false';
-  if (name === 'gradTemperature' || name === 'diagnostics') return `set options.${name}: true to get it`;
+  if (name === 'gradTemperature' || name === 'diagnostics' || name === 'gradBias') return `set options.${name}: true to get it`;
   return 'not an output of the fused loss';
 }
 
@@ -199,5 +199,42 @@ export function checkTargetWorkgroups(target: unknown): void {
   if (target === undefined) return;
   if (typeof target !== 'number' || !Number.isInteger(target) || target < 1 || target > 2 ** 20) {
     throw new RangeError(`targetWorkgroups must be an integer in [1, 1048576] (1: no split), got ${JSON.stringify(target) ?? String(target)}`);
+  }
+}
+
+/**
+ * SupCon's labels on the array path: an Int32Array of exactly N values (one per sample; both
+ * views share it). A GPU buffer of labels is checked by the encode path, which knows its usage.
+ */
+export function checkLabels(labels: unknown, n: number): asserts labels is Int32Array {
+  if (!(labels instanceof Int32Array)) {
+    throw new TypeError(`labels must be an Int32Array of N = ${n} class labels (convert with Int32Array.from(...)), got ${describeType(labels)}`);
+  }
+  if (labels.length !== n) throw new RangeError(`labels has ${labels.length} values, expected N = ${n} (one per sample; both views share it)`);
+}
+
+/**
+ * SupCon's labels on the GPU path: a GPUBuffer of at least N u32/i32 values with usage STORAGE,
+ * none of the outputs (it is only read).
+ */
+export function checkLabelsBuffer(buf: GPUBuffer, n: number, outputs: Partial<Record<string, GPUBuffer>>): void {
+  checkBuffer('labels', buf, n * 4, STORAGE);
+  for (const [name, b] of Object.entries(outputs)) {
+    if (b === buf) throw new RangeError(`outputs.${name} must not be the labels buffer (labels are read only)`);
+  }
+}
+
+/**
+ * `EncodeArgs.biasParams`: siglip only, a GPUBuffer of at least 1 f32 with usage COPY_SRC, not one
+ * of the outputs, and no `options.bias` beside it.
+ */
+export function checkBiasParams(buf: GPUBuffer, loss: string, options: { bias?: number }, outputs: Partial<Record<string, GPUBuffer>>): void {
+  if (loss !== 'siglip') throw new RangeError(`biasParams applies to siglip only, not to ${loss}`);
+  if (!buf || typeof buf.size !== 'number') throw new TypeError('biasParams must be a GPUBuffer');
+  if (buf.size < 4) throw new RangeError(`biasParams holds ${buf.size} bytes, needs at least 4 (b, f32)`);
+  if ((buf.usage & COPY_SRC) !== COPY_SRC) throw new RangeError(`biasParams lacks usage COPY_SRC (usage flags ${buf.usage})`);
+  if (options.bias !== undefined) throw new RangeError('biasParams and options.bias were both given: leave options.bias out when b is read on the GPU');
+  for (const [name, b] of Object.entries(outputs)) {
+    if (b === buf) throw new RangeError(`outputs.${name} must not be the biasParams buffer`);
   }
 }

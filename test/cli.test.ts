@@ -310,6 +310,68 @@ describe.concurrent('webgpu-contrastive eval', () => {
     }
   });
 
+  it("issue 18's flags (supcon --labels --base-temperature, siglip --bias --grad-bias) round-trip: result.json and gradients match the float64 reference", async () => {
+    const seed = Number(process.env.CLI_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(`cli third-wave round trip: seed ${seed} (CLI_TEST_SEED=${seed} to reproduce)`);
+    const [n3, d3] = [6, 5];
+    const labels = Int32Array.from([4, -9, 4, 100000, -9, 4]);
+    // int64 labels, as np.save writes np.array([...]) on most platforms; supcon crosses the page RPC.
+    const labelsPath = join(dir, 'labels-i8.npy');
+    writeFileSync(labelsPath, npyWithHeader(`{'descr': '<i8', 'fortran_order': False, 'shape': (${n3},), }`, new Uint8Array(BigInt64Array.from(Array.from(labels, BigInt)).buffer)));
+    const runs: { name: string; args: string[]; options: LossOptions; runtime: string }[] = [
+      {
+        name: 'supcon',
+        args: ['--loss', 'supcon', '--labels', labelsPath, '--temperature', '0.1', '--base-temperature', '0.07', '--grad-temperature', '--runtime', 'chromium'],
+        options: { loss: 'supcon', labels, temperature: 0.1, baseTemperature: 0.07, gradTemperature: true },
+        runtime: 'chromium',
+      },
+      {
+        name: 'siglip',
+        // A negative value needs the --flag=value form (node:util parseArgs refuses '--bias -5' as ambiguous).
+        args: ['--loss', 'siglip', '--bias=-5', '--temperature', '0.05', '--grad-temperature', '--grad-bias'],
+        options: { loss: 'siglip', bias: -5, temperature: 0.05, gradTemperature: true, gradBias: true },
+        runtime: 'node',
+      },
+    ];
+    const z1 = gaussianArray(n3 * d3, seed);
+    const z2 = gaussianArray(n3 * d3, seed + 1).map((v, i) => z1[i]! + 0.5 * v);
+    const p1 = join(dir, 'tw-z1.npy');
+    const p2 = join(dir, 'tw-z2.npy');
+    writeNpy2D(p1, z1, n3, d3);
+    writeNpy2D(p2, z2, n3, d3);
+    const results = await Promise.all(runs.map((r) => cli(['eval', ...r.args, '--z1', p1, '--z2', p2, '--out', join(dir, `tw-${r.name}`)])));
+    for (const [i, r] of runs.entries()) {
+      const run = results[i]!;
+      const where = `${r.name} (seed ${seed})`;
+      expect(run.stderr, `${where} stderr`).toBe('');
+      expect(run.code, `${where} exit`).toBe(0);
+      const json = JSON.parse(readFileSync(join(dir, `tw-${r.name}`, 'result.json'), 'utf8'));
+      const ref = referenceLoss(z1, z2, n3, d3, r.options);
+      const lossVerdict = lossError(json.loss, ref.loss, ref.perAnchor);
+      expect(lossVerdict.ok, `${where} loss ${json.loss} vs ${ref.loss}: ${lossVerdict.describe}`).toBe(true);
+      const tv = temperatureGradientError(json.grad_temperature, ref.gradTemperature, r.options.temperature!);
+      expect(tv.ok, `${where} grad_temperature ${tv.describe}`).toBe(true);
+      expect(json).toMatchObject({ loss_name: r.options.loss, n: n3, d: d3, temperature: r.options.temperature, runtime: r.runtime });
+      if (r.name === 'siglip') {
+        expect(json.bias).toBe(-5);
+        expect(json.base_temperature).toBeUndefined();
+        expect(Math.abs(json.grad_bias - ref.gradBias!), `${where} grad_bias ${json.grad_bias} vs ${ref.gradBias}`).toBeLessThanOrEqual(Math.max(1e-4 * Math.abs(ref.gradBias!), 1e-7));
+      } else {
+        expect(json.base_temperature).toBe(0.07);
+        expect(json.bias).toBeUndefined();
+        expect(json.grad_bias).toBeUndefined();
+      }
+      for (const [file, want, unprojected] of [
+        ['grad_z1.npy', ref.gradZ1, ref.unprojectedNorm.z1],
+        ['grad_z2.npy', ref.gradZ2, ref.unprojectedNorm.z2],
+      ] as const) {
+        const verdict = gradientError(readNpy2D(join(dir, `tw-${r.name}`, file)).data as Float32Array, want, d3, unprojected);
+        expect(verdict.ok, `${where} ${file}: ${verdict.describe}`).toBe(true);
+      }
+      console.log(`${where}: loss ${lossVerdict.describe}; grad_temperature ${tv.describe}${r.name === 'siglip' ? `; grad_bias ${json.grad_bias} vs ${ref.gradBias}` : ''}`);
+    }
+  });
+
   describe('refuses bad input before any GPU work, with exit 2 and a one-line message', () => {
     // These run with --runtime chromium and CHROME_PATH pointing nowhere: a run that got as far as
     // the GPU would exit 1 instead. Both runtimes share the code up to that point (src/cli/eval.ts).
@@ -338,6 +400,13 @@ describe.concurrent('webgpu-contrastive eval', () => {
       writeNpy2D(join(dir, 'bank-k3.npy'), gaussianArray(3 * 4, 27), 3, 4);
       writeNpy2D(join(dir, 'bank-d5.npy'), Float32Array.from(gaussianArray(3 * 5, 28)), 3, 5);
       writeNpy2D(join(dir, 'bank-k0.npy'), new Float32Array(0), 0, 4);
+      // SupCon labels for the 8-row views: good ones (int32), too few, floats, 2-D, beyond int32.
+      const i4 = (values: number[], shape = `(${values.length},)`) => npyWithHeader(`{'descr': '<i4', 'fortran_order': False, 'shape': ${shape}, }`, new Uint8Array(Int32Array.from(values).buffer));
+      writeFileSync(join(dir, 'labels8.npy'), i4([0, 1, 0, 1, 2, 2, 0, 1]));
+      writeFileSync(join(dir, 'labels7.npy'), i4([0, 1, 0, 1, 2, 2, 0]));
+      writeFileSync(join(dir, 'labels2d.npy'), i4([0, 1, 0, 1, 2, 2, 0, 1], '(8, 1)'));
+      writeFileSync(join(dir, 'labels-f4.npy'), npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (8,), }", new Uint8Array(32)));
+      writeFileSync(join(dir, 'labels-big.npy'), npyWithHeader("{'descr': '<i8', 'fortran_order': False, 'shape': (8,), }", new Uint8Array(BigInt64Array.from([0n, 1n, 0n, 1n, 2n, 2n, 0n, 1n << 40n]).buffer)));
     });
 
     const cases: [string, () => string[], RegExp][] = [
@@ -374,6 +443,17 @@ describe.concurrent('webgpu-contrastive eval', () => {
       ['--bank with a NaN', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--bank', join(dir, 'nan.npy')], /--bank .*nan\.npy has a non-finite value NaN at row 2, column 3/],
       ['--bank with N = 0 views', () => ['--loss', 'dcl', '--z1', join(dir, 'bank-k0.npy'), '--z2', join(dir, 'bank-k0.npy'), '--bank', join(dir, 'bank-k3.npy')], /the views have N = 0 rows; need N ≥ 1 with --bank/],
       ['unknown flag', () => ['--loss', 'dcl', '--z1', good1, '--z2', good2, '--tau', '1'], /Unknown option '--tau'/],
+      // issue 18: labels and the options that do not apply
+      ['supcon without --labels', () => ['--loss', 'supcon', '--z1', good1, '--z2', good2], /supcon needs --labels Y\.npy/],
+      ['--labels of the wrong length', () => ['--loss', 'supcon', '--z1', good1, '--z2', good2, '--labels', join(dir, 'labels7.npy')], /--labels .*labels7\.npy has 7 labels but the views have N = 8 rows/],
+      ['--labels of floats', () => ['--loss', 'supcon', '--z1', good1, '--z2', good2, '--labels', join(dir, 'labels-f4.npy')], /--labels: .*labels-f4\.npy has dtype '<f4', expected integer class labels \('<i4' int32 or '<i8' int64\)/],
+      ['--labels 2-D', () => ['--loss', 'supcon', '--z1', good1, '--z2', good2, '--labels', join(dir, 'labels2d.npy')], /--labels: .*labels2d\.npy has shape \(8, 1\), expected a 1-D array of shape \(N,\)/],
+      ['--labels beyond int32', () => ['--loss', 'supcon', '--z1', good1, '--z2', good2, '--labels', join(dir, 'labels-big.npy')], /--labels: .*labels-big\.npy has label 1099511627776 at index 7, outside the int32 range/],
+      ['--labels with ntxent', () => ['--loss', 'ntxent', '--z1', good1, '--z2', good2, '--labels', join(dir, 'labels8.npy')], /--labels does not apply to ntxent: it is for supcon only/],
+      ['--bias with supcon', () => ['--loss', 'supcon', '--z1', good1, '--z2', good2, '--labels', join(dir, 'labels8.npy'), '--bias', '1'], /--bias does not apply to supcon: it is for siglip only/],
+      ['--sigma with supcon', () => ['--loss', 'supcon', '--z1', good1, '--z2', good2, '--labels', join(dir, 'labels8.npy'), '--sigma', '0.5'], /--sigma does not apply to supcon: it is for dclw only/],
+      ['--negatives with siglip', () => ['--loss', 'siglip', '--z1', good1, '--z2', good2, '--negatives', 'all'], /--negatives does not apply to siglip/],
+      ['--bias -5 without =', () => ['--loss', 'siglip', '--z1', good1, '--z2', good2, '--bias', '-5'], /--bias' argument is ambiguous/],
     ];
     it.each(cases)('%s', async (_label, args, message) => {
       const run = await cli(['eval', ...viaChromium, ...args(), '--out', join(dir, 'never')], noChrome);

@@ -79,6 +79,17 @@ function bankRows(k: number, d: number): Float32Array {
   return bank;
 }
 
+/** ∂L/∂z1, ∂L/∂z2 of the CPU pipeline against the reference's, scaled by the upstream gradient. */
+function expectGradients(where: string, got: { gradZ1: Float32Array; gradZ2: Float32Array }, ref: ReturnType<typeof referenceLoss>, d: number, scale: number): void {
+  for (const [name, g, r, unprojected] of [
+    ['gradZ1', got.gradZ1, ref.gradZ1, ref.unprojectedNorm.z1],
+    ['gradZ2', got.gradZ2, ref.gradZ2, ref.unprojectedNorm.z2],
+  ] as const) {
+    const ge = gradientError(g, r.map((v) => v * scale), d, Math.abs(scale) * unprojected);
+    expect(ge.ok, `${where}: ${name} (${ge.describe})`).toBe(true);
+  }
+}
+
 describe('the fused kernels under the race detector', () => {
   for (const c of CASES) {
     const where = `${JSON.stringify(c.options)} N=${c.n} D=${c.d}${c.k ? ` K=${c.k}` : ''}${c.gradScale !== undefined ? ` gradScale=${c.gradScale}` : ''}`;
@@ -103,12 +114,12 @@ describe('the fused kernels under the race detector', () => {
         'normalize_backward',
       ]);
 
-      // Every workspace buffer fully written: the spares only fill loss_finalize's bindings for
-      // outputs not asked for (never written, never read), and anchor_stats writes the u2 rows
+      // Every workspace buffer fully written: the spares only fill bindings for outputs not asked
+      // for and for labels (never written; never read), and anchor_stats writes the u2 rows
       // of a bank-form batch only for uniformity.
       const statRows = c.k && !opts.diagnostics ? c.n : 2 * c.n;
       for (const [name, buf] of Object.entries(got.workspace)) {
-        if (name === 'spareGradTemperature' || name === 'spareDiagnostics') continue;
+        if (name.startsWith('spare')) continue;
         const written = name === 'stats' ? buf.subarray(0, 4 * statRows) : buf;
         const bad = written.findIndex((v) => !Number.isFinite(v));
         expect(bad, `${where}: workspace ${name}[${bad}] = ${written[bad]}`).toBe(-1);
@@ -133,13 +144,7 @@ describe('the fused kernels under the race detector', () => {
         expect(pe.ok, `${where}: perAnchor[${a}] ${got.perAnchor[a]} vs ${ref.perAnchor[a]} (${pe.describe})`).toBe(true);
       }
       const scale = c.gradScale ?? 1;
-      for (const [name, g, r, unprojected] of [
-        ['gradZ1', got.gradZ1, ref.gradZ1, ref.unprojectedNorm.z1],
-        ['gradZ2', got.gradZ2, ref.gradZ2, ref.unprojectedNorm.z2],
-      ] as const) {
-        const ge = gradientError(g, r.map((v) => v * scale), c.d, Math.abs(scale) * unprojected);
-        expect(ge.ok, `${where}: ${name} (${ge.describe})`).toBe(true);
-      }
+      expectGradients(where, got, ref, c.d, scale);
       if (opts.gradTemperature) {
         const want = scale * ref.gradTemperature;
         expect(Math.abs(got.gradTemperature! - want), `${where}: ∂L/∂τ ${got.gradTemperature} vs ${want}`).toBeLessThanOrEqual(1e-4 * Math.abs(want));
@@ -154,6 +159,56 @@ describe('the fused kernels under the race detector', () => {
         });
       } else {
         expect(got.diagnostics).toBeUndefined();
+      }
+    });
+  }
+});
+
+/**
+ * MATH.md's third wave in the same tile loop: SupCon (labels; the LSE over every other row and
+ * the same-label sums beside it) and SigLIP (a sigmoid per cross-tower pair, the bias, ∂L/∂b).
+ * Small shapes (the interpreter is slow): SupCon at N = 33 runs two row blocks (2N = 66), so two
+ * workgroups write the new partial sums; the split's chunks (the same slots, merged in order) run
+ * on the GPU suites (test/suites/third-wave.ts, N = 150 and 200) against the reference.
+ */
+const THIRD_WAVE_CASES: Case[] = [
+  { n: 33, d: 2, options: { loss: 'supcon', labels: Int32Array.from({ length: 33 }, (_, i) => (i * 7) % 5 - 2), temperature: 0.1, baseTemperature: 0.07, gradTemperature: true }, gradScale: 0.5 },
+  { n: 3, d: 5, options: { loss: 'siglip', gradTemperature: true, gradBias: true }, gradScale: 0.5 },
+];
+
+describe('the third-wave losses under the race detector', () => {
+  for (const c of THIRD_WAVE_CASES) {
+    const where = `${c.options.loss} N=${c.n} D=${c.d}${c.gradScale !== undefined ? ` gradScale=${c.gradScale}` : ''}`;
+    it(`${where}: no race, no error, outputs match the reference`, async () => {
+      const { z1, z2 } = views(c.n, c.d);
+      const got = await runPipeline(z1, z2, c.n, c.d, c.options, { gradScale: c.gradScale });
+      const ref = referenceLoss(z1, z2, c.n, c.d, c.options);
+      const tau = resolveOptions(c.options, c.d).temperature;
+      const scale = c.gradScale ?? 1;
+      console.log(`${where}: ${got.passes.map((p) => `${p.kernel} ${p.grid.join('×')} ${(p.ms / 1000).toFixed(1)} s`).join(', ')}`);
+      expect(problems(got.passes), where).toEqual([]);
+      const statRows = c.options.loss === 'siglip' ? c.n : 2 * c.n;
+      for (const [name, buf] of Object.entries(got.workspace)) {
+        if (name.startsWith('spare')) continue;
+        const written = name === 'stats' ? buf.subarray(0, 4 * statRows) : buf;
+        const bad = written.findIndex((v) => !Number.isFinite(v));
+        expect(bad, `${where}: workspace ${name}[${bad}] = ${written[bad]}`).toBe(-1);
+      }
+      const le = lossError(got.loss, ref.loss, ref.perAnchor);
+      expect(le.ok, `${where}: loss ${got.loss} vs ${ref.loss} (${le.describe})`).toBe(true);
+      expect(got.perAnchor.length).toBe(ref.perAnchor.length);
+      ref.perAnchor.forEach((want, a) => {
+        const pe = perAnchorError(got.perAnchor[a]!, want, tau);
+        expect(pe.ok, `${where}: perAnchor[${a}] ${got.perAnchor[a]} vs ${want} (${pe.describe})`).toBe(true);
+      });
+      expectGradients(where, got, ref, c.d, scale);
+      const wantTau = scale * ref.gradTemperature;
+      expect(Math.abs(got.gradTemperature! - wantTau), `${where}: ∂L/∂τ ${got.gradTemperature} vs ${wantTau}`).toBeLessThanOrEqual(Math.max(1e-4 * Math.abs(wantTau), 1e-7));
+      if (c.options.loss === 'siglip') {
+        const wantBias = scale * ref.gradBias!;
+        expect(Math.abs(got.gradBias! - wantBias), `${where}: ∂L/∂b ${got.gradBias} vs ${wantBias}`).toBeLessThanOrEqual(Math.max(1e-4 * Math.abs(wantBias), 1e-7));
+      } else {
+        expect(got.gradBias).toBeUndefined();
       }
     });
   }

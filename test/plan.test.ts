@@ -49,23 +49,32 @@ function shapes(): Shape[] {
       out.push({ n, k, options: { loss, bank: bankOf(k), gradTemperature: true, diagnostics: true } });
     }
   }
+  // The third wave (issue 18) inherits the split: SupCon's 2N anchors over every other row, SigLIP's
+  // N rows of u1 over the N of u2 in anchor_stats, and all 2N rows over the other tower in grad_rows.
+  for (const n of [64, 256, 1024, 4096]) {
+    out.push({ n, k: 0, options: { loss: 'supcon', labels: new Int32Array(n), gradTemperature: true } });
+    out.push({ n, k: 0, options: { loss: 'siglip', gradTemperature: true, gradBias: true } });
+  }
   return out;
 }
 
 describe('the plan splits the candidate axis to fill a large GPU', () => {
   const rows: string[] = [];
   for (const s of shapes()) {
-    const where = `${JSON.stringify({ ...s.options, bank: s.k || undefined })} N=${s.n}`;
+    const where = `${JSON.stringify({ ...s.options, bank: s.k || undefined, labels: s.options.labels ? 'N' : undefined })} N=${s.n}`;
     it(`${where}: anchor_stats and grad_rows dispatch ≥ min(1024, rows·candidates/8192) workgroups`, () => {
       const p = plan(s.n, s.options);
-      // In-batch: 2N rows × 2N candidates (both sets: 'cross' masks half of them); bank: N anchors × K.
-      const [r, c] = s.k ? [s.n, s.k] : [2 * s.n, 2 * s.n];
+      // In-batch: 2N rows × 2N candidates (both sets: 'cross' masks half of them); bank: N anchors × K;
+      // siglip: N anchors × N in anchor_stats, 2N rows × N in grad_rows.
+      const siglip = s.options.loss === 'siglip';
+      const [r, c] = s.k ? [s.n, s.k] : siglip ? [s.n, s.n] : [2 * s.n, 2 * s.n];
       const bar = required(r, c);
+      const gradBar = siglip ? required(2 * s.n, s.n) : bar;
       const stats = workgroupsOf(p, 'anchorStats');
       const grad = workgroupsOf(p, 'gradRows');
-      rows.push(`${where}: anchor_stats ${stats}, grad_rows ${grad} (bar ${bar}; chunks ${p.statsSplit.chunks}×${p.statsSplit.chunkLength}, ${p.gradSplit.chunks}×${p.gradSplit.chunkLength})`);
+      rows.push(`${where}: anchor_stats ${stats}, grad_rows ${grad} (bar ${bar}/${gradBar}; chunks ${p.statsSplit.chunks}×${p.statsSplit.chunkLength}, ${p.gradSplit.chunks}×${p.gradSplit.chunkLength})`);
       expect(stats, `${where} anchor_stats`).toBeGreaterThanOrEqual(bar);
-      expect(grad, `${where} grad_rows`).toBeGreaterThanOrEqual(bar);
+      expect(grad, `${where} grad_rows`).toBeGreaterThanOrEqual(gradBar);
       for (const pass of p.passes) {
         expect(pass.workgroups).toBe(pass.grid[0] * pass.grid[1] * pass.grid[2]);
         expect(Math.max(...pass.grid), `${where} ${pass.kernel}`).toBeLessThanOrEqual(65535);
@@ -146,6 +155,16 @@ describe('the workspace stays linear in N + K', () => {
         const square = 4 * (2 * n) * Math.max(2 * n, k);
         if (square > 4 * GRAD_SLICES_BUDGET) for (const [name, b] of Object.entries(p.workspaceBytes)) expect(b, `${where} ${name}`).toBeLessThan(square / 4);
       }
+    }
+  });
+
+  it('supcon and siglip: no workspace buffer of N×N size, within 2× of the unsplit workspace at N = 65536', () => {
+    for (const options of [{ loss: 'supcon', labels: new Int32Array(65536), gradTemperature: true }, { loss: 'siglip', gradTemperature: true, gradBias: true }] as LossOptions[]) {
+      const p = plan(65536, options);
+      const ratio = total(p) / unsplitBytes(65536, 32, 0);
+      console.log(`N=65536 D=128 ${options.loss}: workspace ${(total(p) / 2 ** 20).toFixed(1)} MiB, ${ratio.toFixed(3)}× the unsplit one`);
+      expect(ratio).toBeLessThanOrEqual(2);
+      for (const [name, b] of Object.entries(p.workspaceBytes)) expect(b, name).toBeLessThan(4 * 65536 * 65536 / 64);
     }
   });
 });

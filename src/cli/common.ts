@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { LOSS_NAMES, type LossName } from '../options.js';
+import { REFERENCE_LOSS_NAMES as LOSS_NAMES, type LossName } from '../options.js';
 
 /** Where the CLI runs from. */
 export interface CliContext {
@@ -79,7 +79,7 @@ export function numberFlag(
   return v;
 }
 
-/** A `--loss` value: one of {@link LOSS_NAMES}. */
+/** A `--loss` value: any loss of the option schema (REFERENCE_LOSS_NAMES: the first waves' and supcon, siglip). */
 export function lossFlag(text: string | undefined): LossName {
   if (text === undefined) throw new UsageError(`missing --loss NAME (one of ${LOSS_NAMES.join(', ')})`);
   if (!(LOSS_NAMES as readonly string[]).includes(text)) {

@@ -6,10 +6,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NpyError, readNpy2D, writeNpy2D, type Npy2D } from './npy.js';
-import { DIAGNOSTIC_NAMES, LOSS_NAMES, resolveOptions, type Diagnostics, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { NpyError, readNpy2D, readNpyLabels, writeNpy2D, type Npy2D } from './npy.js';
+import { DIAGNOSTIC_NAMES, REFERENCE_LOSS_NAMES as LOSS_NAMES, resolveOptions, type Diagnostics, type LossOptions, type ResolvedLossOptions } from '../options.js';
 import { UsageError, lossFlag, packageVersion, parseFlags, type CliContext } from './common.js';
-import { lossOptionParseConfig, lossOptionUsage, lossOptionsFromFlags, resolvedOptionFields } from './flags.js';
+import { lossOptionParseConfig, lossOptionUsage, lossOptionsFromFlags, resolvedOptionFields, withFlagNames } from './flags.js';
 import { CLI_RUNTIMES, adapterLabel, openCliGpu, runtimeFlag, type CliRuntimeName } from './gpu.js';
 import { prepareOutputDir } from './output.js';
 import type { AdapterInfo } from '../runtime/types.js';
@@ -22,7 +22,9 @@ export const EVAL_USAGE = `Usage: webgpu-contrastive eval --loss NAME --z1 A.npy
 Runs the fused loss on WebGPU (Node + Dawn by default) and writes
   DIR/result.json    loss (mean over the 2N anchors; with --bank over the N anchors z1_i, whose
                      positive is z2_i and whose candidates are the K bank rows), options with
-                     defaults resolved, runtime, adapter; grad_temperature and diagnostics if asked
+                     defaults resolved, runtime, adapter; grad_temperature, diagnostics and
+                     (siglip) grad_bias if asked. supcon: the loss is (τ/τ_base)·mean over the
+                     2N anchors; siglip: −(1/N) Σ_ij log σ(z_ij (u1_i·u2_j/τ + b))
   DIR/grad_z1.npy    float32 N×D: gradient of the reported mean loss w.r.t. the raw z1
   DIR/grad_z2.npy    float32 N×D: the same for z2 (the bank gets no gradient)
 For flatnce the value is the NT-Xent value and the gradients are FlatNCE's (see docs/FORMULAS.md).
@@ -64,6 +66,7 @@ export interface EvalResult {
   note?: string;
   /** ∂L/∂τ, with --grad-temperature. */
   grad_temperature?: number;
+  grad_bias?: number;
   /** The batch diagnostics (docs/FORMULAS.md "Diagnostics"), with --diagnostics; uniformity is null for N = 1. */
   diagnostics?: { alignment: number; uniformity: number | null; positive_probability: number; npc_multiplier: number };
   /** Where the GPU work ran: 'node' (Dawn in the CLI's process) or 'chromium'. */
@@ -140,6 +143,7 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
   const runtime = runtimeFlag(flags.runtime as string | undefined);
   const { options: flagOptions, ignored, files } = lossOptionsFromFlags(loss, flags as Record<string, string | boolean | undefined>);
   const bankPath = files.find((f) => f.key === 'bank')?.path;
+  const labelsPath = files.find((f) => f.key === 'labels')?.path;
   // A bank replaces the in-batch candidates; refuse the combination before reading any file.
   if (bankPath !== undefined && flagOptions.negatives === 'cross' && loss !== 'dualtemp') {
     throw new UsageError(`--negatives cross cannot be combined with --bank: the bank rows replace the in-batch candidates (leave out one of them)`);
@@ -148,10 +152,14 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
     try {
       return resolveOptions(o, d);
     } catch (e) {
-      throw new UsageError((e as Error).message);
+      throw new UsageError(withFlagNames((e as Error).message));
     }
   };
-  resolveOrUsage(flagOptions);
+  if (loss === 'supcon' && labelsPath === undefined) {
+    throw new UsageError('supcon needs --labels Y.npy: one class label per sample, int32 or int64, shape (N,)');
+  }
+  // The labels file stands in for its values until it is read (supcon needs labels to resolve).
+  resolveOrUsage(labelsPath !== undefined ? { ...flagOptions, labels: new Int32Array(0) } : flagOptions);
   for (const flag of ignored) console.error(`webgpu-contrastive eval: note: ${flag} does not affect ${loss}; ignored`);
 
   // 2. Inputs.
@@ -179,6 +187,17 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
     if (bankView.rows < 1) throw new UsageError(`--bank ${bankPath} has K = 0 rows; a bank needs K ≥ 1 (leave out --bank for in-batch negatives)`);
     options.bank = toFloat32('--bank', bankPath, bankView);
   }
+  if (labelsPath !== undefined) {
+    let labels: Int32Array;
+    try {
+      labels = readNpyLabels(labelsPath);
+    } catch (e) {
+      if (e instanceof NpyError) throw new UsageError(`--labels: ${e.message}`);
+      throw e;
+    }
+    if (labels.length !== n) throw new UsageError(`--labels ${labelsPath} has ${labels.length} labels but the views have N = ${n} rows; one label per sample`);
+    options.labels = labels;
+  }
   const resolved = resolveOrUsage(options, d);
 
   // 3. The output directory: refusals and writability, still before any GPU work.
@@ -186,6 +205,7 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
     { flag: '--z1', path: z1Path },
     { flag: '--z2', path: z2Path },
     ...(bankPath !== undefined ? [{ flag: '--bank', path: bankPath }] : []),
+    ...(labelsPath !== undefined ? [{ flag: '--labels', path: labelsPath }] : []),
   ];
   const out = prepareOutputDir(outArg, EVAL_OUTPUTS, inputs, !!flags.force);
   try {
@@ -205,6 +225,10 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
     if (resolved.gradTemperature) {
       if (result.gradTemperature === undefined) throw new Error('the GPU run returned no temperature gradient');
       checkFinite('temperature gradient', [result.gradTemperature]);
+    }
+    if (resolved.gradBias) {
+      if (result.gradBias === undefined) throw new Error('the GPU run returned no bias gradient');
+      checkFinite('bias gradient', [result.gradBias]);
     }
     if (resolved.diagnostics) {
       if (!result.diagnostics) throw new Error('the GPU run returned no diagnostics');
@@ -235,6 +259,7 @@ export async function evalCommand(argv: string[], ctx: CliContext): Promise<numb
         ? { note: 'flatnce: loss is the NT-Xent value FlatCLR logs; the FlatNCE objective itself is always 0 (docs/FORMULAS.md)' }
         : {}),
       ...(resolved.gradTemperature ? { grad_temperature: result.gradTemperature! } : {}),
+      ...(resolved.gradBias ? { grad_bias: result.gradBias! } : {}),
       ...(resolved.diagnostics ? { diagnostics: diagnosticsField(result.diagnostics!) } : {}),
       runtime: gpu.runtime,
       adapter: gpu.adapter,

@@ -7,7 +7,7 @@
  * Parsing, the options object, the "does not affect" notes, result.json and the usage text all
  * come from this table, so a new option is one more entry.
  */
-import { DEFAULT_DT_M, DEFAULT_SIGMA, DEFAULT_TEMPERATURE, OPTION_SCHEMA, type LossName, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { DEFAULT_BASE_TEMPERATURE, DEFAULT_DT_M, DEFAULT_SIGLIP_BIAS, DEFAULT_SIGMA, DEFAULT_TEMPERATURE, isFusedLoss, OPTION_SCHEMA, REFERENCE_LOSS_NAMES, THIRD_WAVE_LOSS_NAMES, type LossName, type LossOptions, type ResolvedLossOptions } from '../options.js';
 import { UsageError, numberFlag } from './common.js';
 
 /** How a flag's text becomes an option value. */
@@ -19,7 +19,7 @@ export type FlagKind =
   | { type: 'npy' };
 
 /** The LossOptions keys whose flag names an .npy file instead of a value. */
-const NPY_OPTION_KEYS: readonly (keyof LossOptions)[] = ['bank'];
+const NPY_OPTION_KEYS: readonly (keyof LossOptions)[] = ['bank', 'labels'];
 
 /** One loss option on the command line. */
 export interface LossOptionFlag {
@@ -49,7 +49,7 @@ export const LOSS_OPTION_FLAGS: readonly LossOptionFlag[] = [
     key: 'temperature',
     resultField: 'temperature',
     metavar: 'T',
-    help: `τ > 0 (default ${Object.entries(DEFAULT_TEMPERATURE).map(([k, v]) => `${v} ${k}`).join(', ')})`,
+    help: `τ > 0 (default ${REFERENCE_LOSS_NAMES.map((k) => `${DEFAULT_TEMPERATURE[k]} ${k}`).join(', ')})`,
   },
   {
     flag: 'sigma',
@@ -88,6 +88,35 @@ export const LOSS_OPTION_FLAGS: readonly LossOptionFlag[] = [
     resolvedKey: 'bankRows',
     metavar: 'B.npy',
     help: 'K×D queue negatives (float32/float64, the views\' D) instead of the in-batch ones',
+  },
+  {
+    flag: 'labels',
+    key: 'labels',
+    losses: ['supcon'],
+    metavar: 'Y.npy',
+    help: 'supcon: N class labels, int32 or int64, shape (N,) (equal label = same class; both views share it)',
+  },
+  {
+    flag: 'base-temperature',
+    key: 'baseTemperature',
+    losses: ['supcon'],
+    resultField: 'base_temperature',
+    metavar: 'T',
+    help: `supcon: τ_base > 0 of the factor τ/τ_base (default ${DEFAULT_BASE_TEMPERATURE})`,
+  },
+  {
+    flag: 'bias',
+    key: 'bias',
+    losses: ['siglip'],
+    resultField: 'bias',
+    metavar: 'B',
+    help: `siglip: the logit bias b, any finite number (default ${DEFAULT_SIGLIP_BIAS})`,
+  },
+  {
+    flag: 'grad-bias',
+    key: 'gradBias',
+    losses: ['siglip'],
+    help: 'siglip: also write grad_bias (∂L/∂b) into result.json',
   },
   {
     flag: 'grad-temperature',
@@ -142,7 +171,14 @@ export function lossOptionsFromFlags(
     if (raw === undefined || raw === false) continue;
     let value: number | boolean | string;
     const kind = flagKind(f);
-    if (f.losses && !f.losses.includes(loss)) ignored.push(`--${f.flag}`);
+    if (f.losses && !f.losses.includes(loss)) {
+      // The third wave's flags, and any flag given with a third-wave loss, are errors where they
+      // do not apply (MATH.md "Third wave"); the first waves' keep their note, as before.
+      if (!isFusedLoss(loss) || f.losses.some((l) => !isFusedLoss(l))) {
+        throw new UsageError(`--${f.flag} does not apply to ${loss}: it is for ${f.losses.join(', ')} only (leave it out)`);
+      }
+      ignored.push(`--${f.flag}`);
+    }
     if (kind.type === 'npy') {
       files.push({ key: f.key, flag: `--${f.flag}`, path: raw as string });
       continue;
@@ -164,8 +200,20 @@ export function resolvedOptionFields(resolved: ResolvedLossOptions): { fields: R
   const used: string[] = [];
   for (const f of LOSS_OPTION_FLAGS) {
     if (f.resultField === undefined) continue;
+    // A third-wave option is recorded only for the loss that reads it.
+    if (f.losses && !f.losses.includes(resolved.loss) && f.losses.some((l) => (THIRD_WAVE_LOSS_NAMES as readonly string[]).includes(l))) continue;
     fields[f.resultField] = resolved[f.resolvedKey ?? (f.key as keyof ResolvedLossOptions)];
     if (!f.losses || f.losses.includes(resolved.loss)) used.push(f.resultField);
   }
   return { fields, used };
+}
+
+/**
+ * An option error from the schema (which names options by their LossOptions key, e.g. "negatives
+ * does not apply to siglip") with the key replaced by its command-line flag (`--negatives …`).
+ */
+export function withFlagNames(message: string): string {
+  const key = /^(\w+)\W/.exec(message)?.[1];
+  const f = LOSS_OPTION_FLAGS.find((x) => x.key === key);
+  return f ? `--${f.flag}${message.slice(f.key.length)}` : message;
 }

@@ -27,8 +27,8 @@ const DTYPES: Record<string, { dtype: Npy2D['dtype']; bytes: number }> = {
   f8: { dtype: 'float64', bytes: 8 },
 };
 
-/** Parse the bytes of a `.npy` file holding a 2-D float32 or float64 array. `name` labels errors. */
-export function parseNpy2D(bytes: Uint8Array, name = '.npy file'): Npy2D {
+/** The header text of a `.npy` file and where its data starts (magic, version and length checked). */
+function npyHeader(bytes: Uint8Array, name: string): { header: string; dataStart: number } {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new NpyError(`${name} is not a .npy file (it does not start with the \\x93NUMPY magic)`);
   }
@@ -40,7 +40,12 @@ export function parseNpy2D(bytes: Uint8Array, name = '.npy file'): Npy2D {
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = headerStart + headerLen;
   if (bytes.length < dataStart) throw new NpyError(`${name} is truncated (header says ${headerLen} bytes, file has ${bytes.length - headerStart})`);
-  const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, dataStart));
+  return { header: new TextDecoder('latin1').decode(bytes.subarray(headerStart, dataStart)), dataStart };
+}
+
+/** Parse the bytes of a `.npy` file holding a 2-D float32 or float64 array. `name` labels errors. */
+export function parseNpy2D(bytes: Uint8Array, name = '.npy file'): Npy2D {
+  const { header, dataStart } = npyHeader(bytes, name);
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
   if (descr === undefined) throw new NpyError(`${name} has an unsupported dtype (structured or missing 'descr' in the header)`);
   const order = descr[0];
@@ -87,8 +92,40 @@ function littleEndianHost(): boolean {
   return new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 }
 
-/** Read a `.npy` file holding a 2-D float32 or float64 array. */
-export function readNpy2D(path: string): Npy2D {
+/**
+ * Parse the bytes of a `.npy` file holding class labels: a 1-D int32 or int64 array of shape (N,),
+ * every value within int32 (SupCon compares labels for equality only). `name` labels errors.
+ */
+export function parseNpyLabels(bytes: Uint8Array, name = '.npy file'): Int32Array {
+  const { header, dataStart } = npyHeader(bytes, name);
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
+  const width = descr === '<i4' ? 4 : descr === '<i8' ? 8 : 0;
+  if (width === 0) throw new NpyError(`${name} has dtype '${descr ?? '?'}', expected integer class labels ('<i4' int32 or '<i8' int64)`);
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (shapeText === undefined) throw new NpyError(`${name} has a malformed shape in its header: ${JSON.stringify(header.trim())}`);
+  const dims = shapeText.split(',').map((t) => t.trim()).filter((t) => t !== '').map(Number);
+  if (dims.length !== 1) throw new NpyError(`${name} has shape (${dims.join(', ')}), expected a 1-D array of shape (N,): one label per sample`);
+  const n = dims[0]!;
+  if (!Number.isSafeInteger(n) || n < 0) throw new NpyError(`${name} has a malformed shape in its header: ${JSON.stringify(header.trim())}`);
+  if (bytes.length - dataStart !== n * width) {
+    throw new NpyError(`${name} holds ${bytes.length - dataStart} bytes of data, but its header says ${n} ${descr === '<i4' ? 'int32' : 'int64'} = ${n * width} bytes (truncated or corrupt file)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart, n * width);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (width === 4) {
+      labels[i] = view.getInt32(4 * i, true);
+      continue;
+    }
+    const v = view.getBigInt64(8 * i, true);
+    if (v < -2147483648n || v > 2147483647n) throw new NpyError(`${name} has label ${v} at index ${i}, outside the int32 range`);
+    labels[i] = Number(v);
+  }
+  return labels;
+}
+
+/** The bytes of a regular file, or an NpyError saying why not. */
+function readNpyBytes(path: string): Uint8Array {
   let bytes: Uint8Array;
   try {
     // A FIFO, a device or /dev/stdin would block the read (or never end): regular files only.
@@ -102,7 +139,17 @@ export function readNpy2D(path: string): Npy2D {
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message;
     throw new NpyError(`cannot read ${path}: ${why}`);
   }
-  return parseNpy2D(bytes, path);
+  return bytes;
+}
+
+/** Read a `.npy` file holding a 2-D float32 or float64 array. */
+export function readNpy2D(path: string): Npy2D {
+  return parseNpy2D(readNpyBytes(path), path);
+}
+
+/** Read a `.npy` file of class labels (see {@link parseNpyLabels}). */
+export function readNpyLabels(path: string): Int32Array {
+  return parseNpyLabels(readNpyBytes(path), path);
 }
 
 /** The bytes of a `.npy` file (format 1.0, little-endian, C order) holding `data` as rows×cols. */

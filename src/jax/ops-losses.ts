@@ -6,7 +6,7 @@
  * to keep one).
  */
 import { lax, nn, numpy as np, type Array as JaxArray } from '@jax-js/jax';
-import { resolveOptions, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { requireFirstWavesLoss, resolveOptions, type LossOptions, type ResolvedLossOptions } from '../options.js';
 
 /** Rows divided by max(‖row‖, 1e-12). Consumes `z`. */
 function l2normalize(z: JaxArray): JaxArray {
@@ -84,6 +84,7 @@ function dualTemperature(u1: JaxArray, u2: JaxArray, n: number, o: ResolvedLossO
  */
 export function jaxOpsLoss(z1: JaxArray, z2: JaxArray, options: LossOptions): JaxArray {
   const o = resolveOptions(options);
+  requireFirstWavesLoss(o.loss, 'jaxOpsLoss');
   const n = z1.shape[0]!;
   const u1 = l2normalize(z1);
   const u2 = l2normalize(z2);

@@ -20,7 +20,7 @@
  */
 import { Array as JaxArray, getWebGPUDevice, numpy as np, tree, vjp, type JsTree } from '@jax-js/jax';
 import { ContrastiveLoss, type LossOutputs } from '../contrastive-loss.js';
-import { resolveOptions, type LossOptions } from '../options.js';
+import { requireFirstWavesLoss, resolveOptions, type LossOptions } from '../options.js';
 
 /**
  * An encoder: parameters (any jax-js tree of arrays) and further arguments (the batch) in, the
@@ -203,7 +203,7 @@ export function contrastiveValueAndGrad<P extends JsTree<JaxArray>, A extends un
   adapterOptions: ContrastiveValueAndGradOptions = {},
 ): ContrastiveStep<P, A> | ContrastiveStepWithAux<P, A> {
   if (typeof encode !== 'function') throw new TypeError('contrastiveValueAndGrad: encode must be a function (params, ...args) => [z1, z2]');
-  resolveOptions(options);
+  requireFirstWavesLoss(resolveOptions(options).loss, 'contrastiveValueAndGrad');
   const wantAux = adapterOptions.aux === true;
 
   const step = async (params: P, ...args: A): Promise<[JaxArray, P] | [[JaxArray, ContrastiveAux], P]> => {

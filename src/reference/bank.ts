@@ -13,7 +13,7 @@
  * are `c_i = β_i = α_i = 1 − Q_i0` (as in the in-batch form, see dualtemp.ts).
  */
 
-import type { LossName } from '../options.js';
+import type { FusedLossName } from '../options.js';
 import { emptyDirectionStats, fillDirectionRow, type DirectionStats } from './dualtemp.js';
 import { addScaledRow, expectationUnderSoftmax, logSumExp, rowDot } from './numerics.js';
 import { addDclwWeightGrad, anchorTerms, dclwWeights, type DclwWeights } from './pairwise.js';
@@ -30,7 +30,7 @@ export interface BankProblem {
 
 /** Options the bank form reads (resolved and validated). */
 export interface BankOptions {
-  loss: LossName;
+  loss: FusedLossName;
   temperature: number;
   sigma: number;
   weightGrad: boolean;

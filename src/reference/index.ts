@@ -6,18 +6,20 @@
  */
 /// <reference types="@webgpu/types" preserve="true" />
 
-import { isGpuBank, resolveOptions, type Diagnostics, type LossOptions, type ResolvedLossOptions } from '../options.js';
-import { checkViews } from '../validate.js';
+import { isGpuBank, isGpuLabels, resolveOptions, type Diagnostics, type FusedLossName, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { checkLabels, checkViews } from '../validate.js';
 import { bankLoss, bankPerAnchor, type BankProblem } from './bank.js';
 import { alignment, uniformity } from './diagnostics.js';
 import { dualTempLoss, dualTempPerAnchor } from './dualtemp.js';
 import { NORM_EPS, normalizeRows, normalizeRowsBackward, type NormalizedRows } from './normalize.js';
 import { mean } from './numerics.js';
 import { pairwiseLoss, pairwisePerAnchor } from './pairwise.js';
+import { sigLipLoss, sigLipPerAnchor } from './siglip.js';
+import { supConLoss, supConPerAnchor } from './supcon.js';
 import { positiveProbabilities, temperatureGradient, type AnchorStats } from './terms.js';
 
 /** Re-exported so that callers of the reference need only this module. */
-export type { BankInput, Diagnostics, LossName, LossOptions, NegativesMode } from '../options.js';
+export type { BankInput, Diagnostics, LabelsInput, LossName, LossOptions, NegativesMode } from '../options.js';
 
 /**
  * What {@link referenceLoss} returns. Anchors `0..N−1` are the rows of z1, `N..2N−1` those of
@@ -28,13 +30,15 @@ export interface ReferenceResult {
   loss: number;
   /**
    * `ℓ_a` for each anchor `a ∈ [0, 2N)` (N in bank form). For `dualtemp`: the first N are
-   * `loss_i(u1→u2)`, the next N are `loss_j(u2→u1)`.
+   * `loss_i(u1→u2)`, the next N are `loss_j(u2→u1)`. For `supcon`: `(τ/τ_base)·ℓ_a` (2N), so
+   * that the loss is their mean. For `siglip`: `Σ_j softplus(−z_ij l_ij)` per row i of z1 (N).
    */
   perAnchor: Float64Array;
   /**
    * `lse_a`, the log-sum-exp over the candidates of anchor `a` only (positive excluded; length
    * 2N, or N in bank form: over the K bank rows). For in-batch `dualtemp`:
-   * `log Σ_{j≠i} exp(A_ij/τ)` for the rows i, then the same over i for each column j.
+   * `log Σ_{j≠i} exp(A_ij/τ)` for the rows i, then the same over i for each column j. For
+   * `supcon`: over every `b ≠ a`, positives included (2N). For `siglip`: empty (no LSE).
    */
   lse: Float64Array;
   /** `s⁺_i = u1_i·u2_i/τ`, length N. */
@@ -49,8 +53,16 @@ export interface ReferenceResult {
   gradZ2: Float64Array;
   /** `∂L/∂τ` through the same detachments as the other gradients (always computed). */
   gradTemperature: number;
-  /** The four batch diagnostics of docs/FORMULAS.md (always computed). */
+  /**
+   * The four batch diagnostics of docs/FORMULAS.md (always computed). For `supcon` and `siglip`,
+   * `positiveProbability` and `npcMultiplier` are NaN (they are defined for one positive in a
+   * softmax); alignment and uniformity are the batch views' as for every loss.
+   */
   diagnostics: Diagnostics;
+  /** `siglip` only: `∂L/∂b`. */
+  gradBias?: number;
+  /** `supcon` only: `|P(a)|`, the number of positives of each of the 2N anchors. */
+  positiveCounts?: Int32Array;
   /**
    * `‖∂L/∂u_i / max(|z_i|, ε)‖₂` over the rows of each view: the size the input gradient would
    * have without the projection onto the sphere's tangent. f32 rounding in that projection is
@@ -84,7 +96,62 @@ function prepare(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: num
     if (isGpuBank(options.bank)) throw new TypeError('bank: the reference needs the values (a Float32Array or Float64Array), not a GPU buffer');
     bank = { u: normalized.u, bank: normalizeRows(options.bank, opts.bankRows, d).u, n, k: opts.bankRows, d };
   }
-  return { opts, normalized, u1, u2, bank };
+  let labels: Int32Array | undefined;
+  if (options.labels !== undefined) {
+    if (isGpuLabels(options.labels)) throw new TypeError('labels: the reference needs the values (an Int32Array), not a GPU buffer');
+    checkLabels(options.labels, n);
+    labels = options.labels;
+  }
+  return { opts, normalized, u1, u2, bank, labels };
+}
+
+/**
+ * `supcon` and `siglip` (MATH.md "Third wave"): their own per-pair terms, the common finish
+ * (normalization backward, alignment and uniformity), `∂L/∂τ` and (SigLIP) `∂L/∂b`.
+ */
+function thirdWaveLoss(
+  opts: ResolvedLossOptions,
+  normalized: NormalizedRows,
+  u1: Float64Array,
+  u2: Float64Array,
+  n: number,
+  d: number,
+  labels: Int32Array | undefined,
+): ReferenceResult {
+  const sPos = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += u1[i * d + k]! * u2[i * d + k]!;
+    sPos[i] = s / opts.temperature;
+  }
+  const batch = { alignment: alignment(u1, u2, n, d), uniformity: uniformity(u1, u2, n, d), positiveProbability: NaN, npcMultiplier: NaN };
+  if (opts.loss === 'supcon') {
+    const r = supConLoss(normalized.u, labels!, n, d, opts.temperature, opts.baseTemperature);
+    return {
+      loss: mean(r.perAnchor),
+      perAnchor: r.perAnchor,
+      lse: r.stats.lse,
+      sPos,
+      ...gradientsOfInputs(r.gradU, normalized, n, d),
+      gradTemperature: r.gradTemperature,
+      diagnostics: batch,
+      positiveCounts: r.stats.positiveCounts,
+    };
+  }
+  const r = sigLipLoss(u1, u2, n, d, opts.temperature, opts.bias);
+  const gradU = new Float64Array(2 * n * d);
+  gradU.set(r.gradU1, 0);
+  gradU.set(r.gradU2, n * d);
+  return {
+    loss: mean(r.perAnchor),
+    perAnchor: r.perAnchor,
+    lse: new Float64Array(0),
+    sPos,
+    ...gradientsOfInputs(gradU, normalized, n, d),
+    gradTemperature: r.gradTemperature,
+    diagnostics: batch,
+    gradBias: r.gradBias,
+  };
 }
 
 /** Pull a stacked `∂L/∂U` (2N×D) back through the normalization and split it into the two views. */
@@ -144,12 +211,14 @@ export function referenceLoss(
   d: number,
   options: LossOptions,
 ): ReferenceResult {
-  const { opts, normalized, u1, u2, bank } = prepare(z1, z2, n, d, options);
+  const { opts, normalized, u1, u2, bank, labels } = prepare(z1, z2, n, d, options);
+  if (opts.loss === 'supcon' || opts.loss === 'siglip') return thirdWaveLoss(opts, normalized, u1, u2, n, d, labels);
+  const loss: FusedLossName = opts.loss;
   const parts: LossParts = bank
-    ? bankLoss(bank, opts)
-    : opts.loss === 'dualtemp'
+    ? bankLoss(bank, { ...opts, loss })
+    : loss === 'dualtemp'
       ? dualTempParts(u1, u2, n, d, opts)
-      : pairwiseLoss(normalized.u, n, d, { ...opts, loss: opts.loss });
+      : pairwiseLoss(normalized.u, n, d, { ...opts, loss });
   return {
     loss: mean(parts.perAnchor),
     perAnchor: parts.perAnchor,
@@ -181,10 +250,13 @@ export function referenceLossValue(
   d: number,
   options: LossOptions,
 ): number {
-  const { opts, normalized, u1, u2, bank } = prepare(z1, z2, n, d, options);
-  if (bank) return mean(bankPerAnchor(bank, opts));
-  if (opts.loss === 'dualtemp') return mean(dualTempPerAnchor(u1, u2, n, d, opts.temperature, opts.dtM));
-  return mean(pairwisePerAnchor(normalized.u, n, d, { ...opts, loss: opts.loss }));
+  const { opts, normalized, u1, u2, bank, labels } = prepare(z1, z2, n, d, options);
+  if (opts.loss === 'supcon') return mean(supConPerAnchor(normalized.u, labels!, n, d, opts.temperature, opts.baseTemperature));
+  if (opts.loss === 'siglip') return mean(sigLipPerAnchor(u1, u2, n, d, opts.temperature, opts.bias));
+  const loss: FusedLossName = opts.loss;
+  if (bank) return mean(bankPerAnchor(bank, { ...opts, loss }));
+  if (loss === 'dualtemp') return mean(dualTempPerAnchor(u1, u2, n, d, opts.temperature, opts.dtM));
+  return mean(pairwisePerAnchor(normalized.u, n, d, { ...opts, loss }));
 }
 
 /**
@@ -213,7 +285,7 @@ export function dclwValueFrozen(
   const { opts, normalized, bank } = prepare(z1, z2, n, d, frozenOptions('dclw', options));
   checkFrozen('weights', weights, n);
   const frozen = Float64Array.from(weights);
-  if (bank) return mean(bankPerAnchor(bank, opts, frozen));
+  if (bank) return mean(bankPerAnchor(bank, { ...opts, loss: 'dclw' }, frozen));
   return mean(pairwisePerAnchor(normalized.u, n, d, { ...opts, loss: 'dclw' }, frozen));
 }
 
@@ -235,6 +307,6 @@ export function dualTempValueFrozen(
   const { opts, u1, u2, bank } = prepare(z1, z2, n, d, frozenOptions('dualtemp', options));
   checkFrozen('factors', factors, bank ? n : 2 * n);
   const frozen = Float64Array.from(factors);
-  if (bank) return mean(bankPerAnchor(bank, opts, frozen));
+  if (bank) return mean(bankPerAnchor(bank, { ...opts, loss: 'dualtemp' }, frozen));
   return mean(dualTempPerAnchor(u1, u2, n, d, opts.temperature, opts.dtM, frozen));
 }

@@ -5,7 +5,7 @@
  * the same things with the dispatcher's own messages.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { isGpuBank, resolveOptions, type GpuBank, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { isGpuBank, requireFirstWavesLoss, resolveOptions, type GpuBank, type LossOptions, type ResolvedLossOptions } from '../options.js';
 
 /** Options of the tfjs losses. Anything left out takes the loss's default (docs/FORMULAS.md). */
 export interface TfjsLossOptions extends Omit<LossOptions, 'temperature' | 'bank'> {
@@ -78,5 +78,6 @@ export function resolveTfjsOptions(what: string, options: TfjsLossOptions, d: nu
     ...(bank !== undefined ? { bank: { buffer: gpuBank?.buffer as GPUBuffer, k } } : {}),
   };
   const resolved = resolveOptions(checked, d);
+  requireFirstWavesLoss(resolved.loss, what);
   return { resolved, ...(tauTensor ? { tauTensor } : {}), ...(bankTensor ? { bankTensor } : {}), ...(gpuBank ? { gpuBank } : {}) };
 }

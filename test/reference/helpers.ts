@@ -164,6 +164,8 @@ export function naivePerAnchor(
         return Math.log(negSum) - sPos;
       case 'dclw':
         return Math.log(negSum) - w[a % n] * sPos;
+      default:
+        throw new Error(`naivePerAnchor: ${loss} has its own naive forms (naiveSupCon, naiveSigLip)`);
     }
   });
 }
@@ -184,4 +186,59 @@ export function makeBank(k: number, d: number, rng: Rng, near?: ArrayLike<number
     }
   }
   return bank;
+}
+
+/** Rows of `z` (N×D) L2-normalized as plain arrays, for the naive forms. */
+function unitRows(z: ArrayLike<number>, n: number, d: number): number[][] {
+  return Array.from({ length: n }, (_, i) => {
+    const r = Array.from({ length: d }, (_, k) => z[i * d + k]);
+    const len = Math.max(Math.hypot(...r), 1e-12);
+    return r.map((v) => v / len);
+  });
+}
+
+/**
+ * SupCon's loss as SupContrast's `SupConLoss` computes it (contrast_mode 'all'), with full
+ * 2N×2N matrices: logits shifted by their row max, the self-contrast mask, `log_prob =
+ * logits − log Σ exp(logits)·mask`, the mean over positives, then `−(τ/τ_base)·mean`. An
+ * independent check of the reference's value (float64; fine for τ ≥ 0.05).
+ */
+export function naiveSupCon(z1: ArrayLike<number>, z2: ArrayLike<number>, labels: ArrayLike<number>, n: number, d: number, tau: number, baseTau: number): number {
+  const features = [...unitRows(z1, n, d), ...unitRows(z2, n, d)];
+  const y = [...Array.from(labels), ...Array.from(labels)];
+  let total = 0;
+  for (let a = 0; a < 2 * n; a++) {
+    const logits = features.map((f) => f.reduce((s, v, k) => s + v * features[a][k], 0) / tau);
+    const max = Math.max(...logits);
+    const shifted = logits.map((l) => l - max);
+    const denominator = shifted.reduce((s, l, b) => s + (b === a ? 0 : Math.exp(l)), 0);
+    let positives = 0;
+    let logProbSum = 0;
+    for (let b = 0; b < 2 * n; b++) {
+      if (b === a || y[b] !== y[a]) continue;
+      positives++;
+      logProbSum += shifted[b] - Math.log(denominator);
+    }
+    total += -(tau / baseTau) * (logProbSum / positives);
+  }
+  return total / (2 * n);
+}
+
+/**
+ * SigLIP's loss as open_clip's `SigLipLoss` computes it: `logits = scale · u1 u2ᵀ + bias`,
+ * labels `2·I − 1`, `−Σ log σ(labels · logits) / N`, with `log σ(x)` as `−log(1 + e^{−x})`
+ * written plainly (fine in float64 for |x| ≲ 700).
+ */
+export function naiveSigLip(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: number, tau: number, bias: number): number {
+  const u1 = unitRows(z1, n, d);
+  const u2 = unitRows(z2, n, d);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const logit = u1[i].reduce((s, v, k) => s + v * u2[j][k], 0) / tau + bias;
+      const label = i === j ? 1 : -1;
+      total += -Math.log(1 / (1 + Math.exp(-label * logit)));
+    }
+  }
+  return total / n;
 }

@@ -342,6 +342,8 @@ export interface PipelineResult {
   gradTemperature?: number;
   /** The four diagnostics, when the options ask for them. */
   diagnostics?: Float32Array;
+  /** ∂L/∂b (siglip), when the options ask for it. */
+  gradBias?: number;
   /** The plan's workspace buffers after the passes, for localizing a mismatch. */
   workspace: Record<WorkspaceName, Float32Array>;
   /** The plan that was run. */
@@ -378,10 +380,12 @@ async function execute(
   const k = await loadKernels();
   const opts = resolveOptions(options, d);
   const plan = k.planLoss(n, d, opts, true);
-  const inputs: Record<InputName, Float32Array> = {
+  const inputs: Record<InputName, Bound> = {
     z1: Float32Array.from(z1),
     z2: Float32Array.from(z2),
     bank: options.bank && ArrayBuffer.isView(options.bank) ? Float32Array.from(options.bank) : new Float32Array(1),
+    // SupCon's i32 labels, bound by their bits (the interpreter reads array<i32> from the bytes).
+    labels: options.labels instanceof Int32Array ? new Uint32Array(Int32Array.from(options.labels).buffer) : new Uint32Array(1),
   };
   const workspace = Object.fromEntries(
     Object.entries(plan.workspaceBytes).map(([name, bytes]) => [name, poisoned((bytes as number) / 4)]),
@@ -441,6 +445,7 @@ export async function runPipeline(
     gradZ2: outputs.gradZ2!,
     gradTemperature: outputs.gradTemperature?.[0],
     diagnostics: outputs.diagnostics,
+    gradBias: outputs.gradBias?.[0],
     workspace,
     plan,
     passes,
