@@ -39,7 +39,7 @@ describe('strict inputs and options (issue 9 points 3–5)', () => {
     ['encoderUndefined', /^TypeError: encode's first argument must be a GPUCommandEncoder \(device\.createCommandEncoder\(\)\), got undefined$/],
     ['backwardNull', /^TypeError: backward must be true or false, got null$/],
     ['gradScaleHuge', /^RangeError: gradScale must be a finite f32, \|gradScale\| ≤ 3\.4028234663852886e\+38, got 1e\+39$/],
-    ['missingLoss', /^TypeError: options\.loss is required: one of ntxent, dcl, dclw, flatnce, dualtemp$/],
+    ['missingLoss', /^TypeError: options\.loss is required: one of ntxent, dcl, dclw, flatnce, dualtemp, supcon, siglip$/],
     ['outputsNull', /^TypeError: outputs must be an object of GPUBuffers like \{ loss, perAnchor, gradZ1, gradZ2 \} \(or left out\), got null$/],
   ])('refuses %s', async (kind, message) => {
     expect(await page.call('strictError', kind)).toMatch(message);
@@ -51,7 +51,7 @@ describe('strict inputs and options (issue 9 points 3–5)', () => {
       [{ loss: 'dclw', weightGrad: 1 }, /weightGrad must be true or false, got 1/],
       [{ loss: 'ntxent', temperature: 2e12 }, /temperature must be a finite number > 0 within/],
       [null, /options must be an object/],
-      [{ temperature: 0.1 }, /^options\.loss is required: one of ntxent, dcl, dclw, flatnce, dualtemp$/],
+      [{ temperature: 0.1 }, /^options\.loss is required: one of ntxent, dcl, dclw, flatnce, dualtemp, supcon, siglip$/],
     ];
     for (const [o, msg] of bad) expect(() => resolveOptions(o as LossOptions)).toThrow(msg);
     // Keys left undefined take the default; an unrelated key is not guessed at.
