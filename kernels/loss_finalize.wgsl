@@ -100,8 +100,11 @@ var<workgroup> align_sum: f32;
 // softplus(x) / sigmoid(x) = (1 + t)·log1p(t)/t with t = e^x for x < 0; finite for every x.
 fn softplus_over_sigmoid(x: f32) -> f32 {
   if (x >= 0.0) { return softplus(x) * (1.0 + exp(-x)); }
+  // Below x = −20 (t < 2.1e-9) the ratio is 1 + t/2 to within t²/6 < 1e-17; computing it there
+  // would take t and log1p(t) into the subnormal range (x < −87), where a device that flushes
+  // subnormals returns 0/t or t/0 (seen on SwiftShader: ℓ = 0 for a dominant positive at τ = 0.01).
+  if (x < -20.0) { return 1.0 + 0.5 * exp(x); }
   let t = exp(x);
-  if (t == 0.0) { return 1.0; }
   return (1.0 + t) * log1p_safe(t) / t;
 }
 

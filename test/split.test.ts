@@ -45,6 +45,15 @@ function collapsed(n: number, d: number) {
   return { z1: view(), z2: view() };
 }
 
+/**
+ * Row i ≈ the basis vector e_i in both views (1e-3 noise): the positive's logit is ≈ 1/τ and the
+ * negatives' ≈ 0, so at τ = 0.01 lse − s⁺ ≈ log(N − 1) − 100 ≈ −97, where exp(x) is subnormal.
+ */
+function nearBasis(n: number, d: number) {
+  const z1 = new Float32Array(n * d).map((_, k) => (k % d === Math.floor(k / d) ? 1 : 0) + 1e-3 * rng.gaussian());
+  return { z1, z2: z1.map((v) => v + 1e-3 * rng.gaussian()) };
+}
+
 /** Rows of norm 1e-30, 1e30 and 1, in turn. */
 function extremeNorms(n: number, d: number) {
   const scales = [1e-30, 1e30, 1];
@@ -68,6 +77,8 @@ const CASES: Case[] = [
   { name: 'a nearly collapsed batch', n: 200, d: 32, options: { loss: 'dcl', temperature: 0.1 }, views: collapsed, chunks: [4, 4] },
   { name: 'τ = 0.001', n: 150, d: 16, options: { loss: 'ntxent', temperature: 0.001, gradTemperature: true }, chunks: [3, 3] },
   { name: 'τ = 0.001, DCL', n: 150, d: 16, options: { loss: 'dcl', temperature: 0.001 }, chunks: [3, 3] },
+  // A dominant positive: exp(lse − s⁺) is subnormal (x ≈ −97); see also test/fused-loss.node.test.ts.
+  { name: 'a dominant positive, τ = 0.01', n: 31, d: 32, options: { loss: 'dualtemp', temperature: 0.01 }, views: nearBasis, chunks: [1, 1] },
   { name: 'row norms 1e-30 and 1e30', n: 150, d: 24, options: { loss: 'flatnce', temperature: 0.1, diagnostics: true }, views: extremeNorms, chunks: [3, 3] },
 ];
 

@@ -80,7 +80,7 @@ export function expectMatchesReference(
   gradients: 'required' | 'if-present',
   hooks: ReferenceCheckHooks = {},
 ): void {
-  const le = lossError(gpu.loss, ref.loss, ref.perAnchor);
+  const le = lossError(gpu.loss, ref.loss, ref.perAnchor, tau);
   hooks.onLoss?.(le);
   expect(le.ok, `${where}: loss ${gpu.loss} vs reference ${ref.loss} (${le.describe})`).toBe(true);
   expect(gpu.perAnchor.length, `${where}: perAnchor length`).toBe(ref.perAnchor.length);

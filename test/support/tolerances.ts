@@ -20,8 +20,12 @@ export interface Verdict {
  * can be near 0 while each term is resolved only to f32's 1e-7 of its own size. If every ℓ_a is
  * within 1e-5 of |ℓ_a|, the mean is within 1e-5·mean|ℓ_a| — the condition number of the sum, not a
  * looser target. Cancellation inside one anchor (lse − s⁺ near the cap 1/τ) gets no such allowance.
+ *
+ * With `tau`, the absolute floor near 0 is the f32 resolution of the logits, 2^-22/τ (two ulps of
+ * the largest logit 1/τ), when that exceeds 1e-6: an exact 0 made of terms of size 1/τ (D = 1,
+ * every cosine ±1 up to the f32 rounding of the normalized rows) cannot come out closer to 0.
  */
-export function lossError(got: number, want: number, perAnchor?: ArrayLike<number>): Verdict {
+export function lossError(got: number, want: number, perAnchor?: ArrayLike<number>, tau?: number): Verdict {
   const abs = Math.abs(got - want);
   let size = Math.abs(want);
   if (perAnchor && perAnchor.length > 0) {
@@ -29,7 +33,8 @@ export function lossError(got: number, want: number, perAnchor?: ArrayLike<numbe
     for (let i = 0; i < perAnchor.length; i++) sum += Math.abs(perAnchor[i]!);
     size = Math.max(size, sum / perAnchor.length);
   }
-  const ok = Number.isFinite(got) && (abs <= 1e-5 * size || abs <= 1e-6);
+  const floor = Math.max(1e-6, tau ? 2 ** -22 / tau : 0);
+  const ok = Number.isFinite(got) && (abs <= 1e-5 * size || abs <= floor);
   const against = size === Math.abs(want) ? '' : ` (bound 1e-5 × mean|ℓ_a| = ${(1e-5 * size).toExponential(2)})`;
   return { ok, describe: `abs error ${abs.toExponential(2)}, rel ${(abs / Math.abs(want)).toExponential(2)}${against}` };
 }
