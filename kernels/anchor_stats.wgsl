@@ -12,7 +12,7 @@
 //   M2, S2 the same at 1/(τ·m)                                (SECOND_TEMPERATURE, dualtemp)
 //   Mu, Su the same for x_ab = −2‖u_a − u_b‖² + 2q_a over b in a's view, b ≠ a, b ∈ C
 //          (UNIFORMITY), with ‖u_a − u_b‖² = q_a + q_b − 2 u_a·u_b, q = |u|²
-// The third wave's per-pair terms (TileParams.loss_form, MATH.md "Third wave"), same tiles:
+// The third wave's per-pair terms (TileParams.loss_form, docs/FORMULAS.md "SupCon and SigLIP"), same tiles:
 //   SUPCON_FORM  the LSE above over every b ≠ a (positives included), T likewise, and beside them
 //                P = Σ_{b∈P(a)∩C} (S_ab − 1/τ) and its count |P(a)∩C|, P(a) the same-label rows
 //   SIGLIP_FORM  no LSE: for the N rows i of u1 and the rows j of u2 in C, with l = S_ij + b,

@@ -17,7 +17,7 @@
 //   gU_i = coef_c[i] Σ_j e^{S_ij − lse_i} b_j + pos_coef[i]·u2_i   (i < N)
 //   gU_{i+N} = pos_coef[i+N]·u1_i                                  (coef_c = 0 there)
 // and workgroups holding no anchor skip the candidate sweep.
-// The third wave (TileParams.loss_form, MATH.md "Third wave"), same sum with its own weights W_kb:
+// The third wave (TileParams.loss_form, docs/FORMULAS.md "SupCon and SigLIP"), same sum with its own weights W_kb:
 //   SUPCON_FORM  over every b ≠ k:  W_kb = coef_c[k] π_kb + coef_c[b] π_bk − [y_b = y_k](ρ[k] + ρ[b]),
 //                π_kb = e^{S_kb − lse_k}, ρ[a] = pos_coef[a] = scale·κ/|P(a)| (loss_finalize); no
 //                separate positive-pair term

@@ -13,7 +13,7 @@
 //            −log P = softplus(x), 1 − P = exp(lse − lse_all) = sigmoid(x), likewise
 //            α = sigmoid(stats[a].y − s⁺/m) at τ·m, so ℓ = α·softplus(x)/sigmoid(x); c = β = α
 //   L = (1/A) Σ_{a<A} ℓ_a over the A anchors: 2N, or the N rows of u1 in bank form.
-// The third wave (MATH.md) has its own short paths, supcon_finalize and siglip_finalize below:
+// The third wave (docs/FORMULAS.md) has its own short paths, supcon_finalize and siglip_finalize below:
 //   supcon   stats[a] = (lse_a − 1/τ, mean_{b∈P(a)} S_ab − 1/τ, Σ_{b≠a} π_ab S_ab, |P(a)|), κ = τ/τ_base:
 //            ℓ_a = κ·(stats.x − stats.y) (reported per anchor scaled, so L is their mean);
 //            coefs[a] = (scale·κ, scale·κ/|P(a)|) for grad_rows' π and ρ terms (no positive-pair term);
@@ -210,7 +210,7 @@ fn workgroup_total(lid: u32, acc: vec4<f32>) -> vec4<f32> {
   return red_a[0];
 }
 
-// SupCon (MATH.md "Third wave"): 2N anchors, stats from anchor_stats_merge (header). Uniform control flow.
+// SupCon (docs/FORMULAS.md "SupCon and SigLIP"): 2N anchors, stats from anchor_stats_merge (header). Uniform control flow.
 fn supcon_finalize(lid: u32) {
   let n = params.n;
   let up = upstream[0];
@@ -233,7 +233,7 @@ fn supcon_finalize(lid: u32) {
   }
 }
 
-// SigLIP (MATH.md "Third wave"): the N rows of u1 hold the per-row sums (header). Uniform control flow.
+// SigLIP (docs/FORMULAS.md "SupCon and SigLIP"): the N rows of u1 hold the per-row sums (header). Uniform control flow.
 fn siglip_finalize(lid: u32) {
   let n = params.n;
   let up = upstream[0];

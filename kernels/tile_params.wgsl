@@ -32,7 +32,7 @@ struct TileParams {
 
 // TileParams.loss_form (src/kernels.ts LOSS_FORMS): which candidate mask and per-pair terms the
 // tile loops use. Every form streams the same similarity tiles.
-//   SOFTMAX_FORM  the losses of MATH.md's first two waves: an LSE over neg(a), one positive p(a)
+//   SOFTMAX_FORM  the losses of the first five losses (docs/FORMULAS.md): an LSE over neg(a), one positive p(a)
 //   SUPCON_FORM   the LSE over every b ≠ a (positives included) and, beside it, the sum of S_ab
 //                 over the same-label rows P(a) (labels bound by the including kernel)
 //   SIGLIP_FORM   no LSE: a sigmoid term per pair (i, j) of the two towers, the positive included

@@ -59,7 +59,7 @@ export const TILES = {
 
 /**
  * TileParams.loss_form (tile_params.wgsl): the candidate mask and per-pair terms of the one tile
- * loop. `softmax`: MATH.md's first two waves (an LSE over neg(a), one positive); `supcon`: the LSE
+ * loop. `softmax`: the first five losses (docs/FORMULAS.md) (an LSE over neg(a), one positive); `supcon`: the LSE
  * over every other row plus the same-label rows' sum; `siglip`: a sigmoid term per cross-tower
  * pair, no LSE.
  */

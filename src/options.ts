@@ -7,7 +7,7 @@
 export type FusedLossName = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
 
 /**
- * The losses of MATH.md's third wave (`supcon` with labels, `siglip` with a bias). The float64
+ * The losses of the third-wave losses (docs/FORMULAS.md, "SupCon and SigLIP") (`supcon` with labels, `siglip` with a bias). The float64
  * reference and the GPU dispatcher (`ContrastiveLoss` encode/compute) implement them; the tfjs and
  * jax-js adapters and the CLI do not yet, and refuse them with an error saying so.
  */
@@ -286,7 +286,7 @@ export function checkLabelsType(labels: unknown): void {
 }
 
 /**
- * The options each third-wave loss does not read (MATH.md "Third wave"): giving one is an error,
+ * The options each third-wave loss does not read (docs/FORMULAS.md "SupCon and SigLIP"): giving one is an error,
  * not a silent no-op. `diagnostics` is among them: the positive's probability is defined for
  * losses with one positive per anchor in a softmax, which neither has.
  */
@@ -307,7 +307,7 @@ export const OPTION_RULES: readonly ((o: ResolvedLossOptions, given: LossOptions
     }
     if (o.loss === 'supcon' || o.loss === 'siglip') {
       for (const key of NOT_READ_BY[o.loss]) {
-        if (given[key] !== undefined) throw new RangeError(`${key} does not apply to ${o.loss}: leave it out (MATH.md "Third wave")`);
+        if (given[key] !== undefined) throw new RangeError(`${key} does not apply to ${o.loss}: leave it out (docs/FORMULAS.md "SupCon and SigLIP")`);
       }
     }
   },

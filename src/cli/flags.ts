@@ -173,7 +173,7 @@ export function lossOptionsFromFlags(
     const kind = flagKind(f);
     if (f.losses && !f.losses.includes(loss)) {
       // The third wave's flags, and any flag given with a third-wave loss, are errors where they
-      // do not apply (MATH.md "Third wave"); the first waves' keep their note, as before.
+      // do not apply (docs/FORMULAS.md "SupCon and SigLIP"); the first waves' keep their note, as before.
       if (!isFusedLoss(loss) || f.losses.some((l) => !isFusedLoss(l))) {
         throw new UsageError(`--${f.flag} does not apply to ${loss}: it is for ${f.losses.join(', ')} only (leave it out)`);
       }

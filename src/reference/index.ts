@@ -106,7 +106,7 @@ function prepare(z1: ArrayLike<number>, z2: ArrayLike<number>, n: number, d: num
 }
 
 /**
- * `supcon` and `siglip` (MATH.md "Third wave"): their own per-pair terms, the common finish
+ * `supcon` and `siglip` (docs/FORMULAS.md "SupCon and SigLIP"): their own per-pair terms, the common finish
  * (normalization backward, alignment and uniformity), `∂L/∂τ` and (SigLIP) `∂L/∂b`.
  */
 function thirdWaveLoss(

@@ -1,5 +1,5 @@
 /**
- * The pairwise sigmoid loss (MATH.md "Third wave", `siglip`; Zhai et al. 2023, open_clip
+ * The pairwise sigmoid loss (docs/FORMULAS.md "SupCon and SigLIP", `siglip`; Zhai et al. 2023, open_clip
  * `SigLipLoss`): `z1` is one tower, `z2` the other, and every pair (i, j) of the N×N grid is a
  * binary problem with logit `l_ij = u1_i·u2_j/τ + b` and label `z_ij = +1` if i = j else −1:
  *

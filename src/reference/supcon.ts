@@ -1,5 +1,5 @@
 /**
- * Supervised contrastive loss (MATH.md "Third wave", `supcon`; Khosla et al. 2020, SupContrast
+ * Supervised contrastive loss (docs/FORMULAS.md "SupCon and SigLIP", `supcon`; Khosla et al. 2020, SupContrast
  * `SupConLoss` with contrast_mode 'all'), on the stacked normalized views `U = [u1; u2]` (2N×D).
  *
  * Every row `a` is an anchor; its positives are `P(a) = { b ≠ a : y_b = y_a }` (the other view
@@ -100,7 +100,7 @@ export function supConLoss(u: Float64Array, labels: Int32Array, n: number, d: nu
       addScaledRow(gradU, k, scale * coeff, u, b, d);
     }
   }
-  // ∂L/∂τ = L/τ − κ/(2Nτ) Σ_a [Σ_{b≠a} π_ab S_ab − (1/|P(a)|) Σ_{b∈P(a)} S_ab]  (MATH.md).
+  // ∂L/∂τ = L/τ − κ/(2Nτ) Σ_a [Σ_{b≠a} π_ab S_ab − (1/|P(a)|) Σ_{b∈P(a)} S_ab]  (docs/FORMULAS.md).
   let loss = 0;
   let expectationGap = 0;
   for (let a = 0; a < 2 * n; a++) {
