@@ -1,4 +1,4 @@
-"""The five losses as PyTorch users write them (lightly's formulations), per /work/shared/MATH.md.
+"""The five losses as PyTorch users write them (lightly's formulations), per docs/FORMULAS.md.
 
 Every function takes the two raw views z1, z2 (N x D) and returns the reported loss value
 (a 0-d tensor whose backward gives the package's gradients). `bank` (K x D, raw) switches to the
@@ -6,7 +6,7 @@ queue form: anchors are z1's rows, candidates the bank rows, the bank gets no gr
 
 Sources: lightly.loss.NTXentLoss (in-batch and memory bank), lightly.loss.DCLLoss / DCLWLoss
 (>= 1.5.21: one log-sum-exp over all 2N-2 negatives), FlatCLR's flatclr.py, SimCo's
-dual_temperature_loss_func. Defaults as MATH.md: tau 0.5 for ntxent, 0.1 otherwise; sigma 0.5; m 10.
+dual_temperature_loss_func. Defaults as docs/FORMULAS.md: tau 0.5 for ntxent, 0.1 otherwise; sigma 0.5; m 10.
 """
 import torch
 import torch.nn.functional as F
@@ -18,7 +18,7 @@ DT_M = 10.0
 
 
 def normalize(z):
-    # F.normalize divides by max(||z||, 1e-12): MATH.md's floor.
+    # F.normalize divides by max(||z||, 1e-12): docs/FORMULAS.md's floor.
     return F.normalize(z, dim=1, eps=1e-12)
 
 
@@ -86,7 +86,7 @@ def flatnce(z1, z2, tau):
 
 def _dual_temperature_one_way(q, k, tau, m):
     """SimCo dual_temperature_loss_func (query q, key k, cross-view candidates, positive in the
-    denominator); 1 - P_pos as exp(lse_neg - lse_all), MATH.md's form of the same quantity."""
+    denominator); 1 - P_pos as exp(lse_neg - lse_all), docs/FORMULAS.md's form of the same quantity."""
     n = q.shape[0]
     pos = torch.einsum("nc,nc->n", q, k).unsqueeze(-1)
     neg = q @ k.T
@@ -110,7 +110,7 @@ def dualtemp(z1, z2, tau, m=DT_M):
 
 
 def bank_form(name, z1, z2, bank, tau):
-    """Queue negatives (MATH.md "Queue negatives"; lightly NTXentLoss(memory_bank_size > 0) for
+    """Queue negatives (docs/FORMULAS.md "Queue negatives"; lightly NTXentLoss(memory_bank_size > 0) for
     ntxent): anchors u1_i, positive u2_i, candidates the K normalized bank rows, mean over N."""
     u1, u2 = normalize(z1), normalize(z2)
     b = normalize(bank).detach()
@@ -133,7 +133,7 @@ def bank_form(name, z1, z2, bank, tau):
 
 
 def loss_fn(name, tau=None, bank=None):
-    """The callable (z1, z2) -> loss for `name` with MATH.md's defaults, in-batch or against `bank`."""
+    """The callable (z1, z2) -> loss for `name` with docs/FORMULAS.md's defaults, in-batch or against `bank`."""
     t = DEFAULT_TEMPERATURE[name] if tau is None else tau
     if bank is not None:
         return lambda z1, z2: bank_form(name, z1, z2, bank, t)
