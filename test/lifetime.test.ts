@@ -9,6 +9,7 @@ import { openPage, type TestPage } from './harness/page.js';
 import { referenceLoss } from '../src/reference/index.js';
 import { LOSS_NAMES, type LossOptions } from '../src/options.js';
 import { CONSTANT_ENTRIES, WORKSPACE_SHAPES } from '../src/lifetime.js';
+import { workspaceBytes } from '../src/plan.js';
 import { freshRng } from './reference/helpers.js';
 import { gradientError, lossError } from './support/tolerances.js';
 import type { JobResult, ViewPair } from './browser/lifetime-page.js';
@@ -68,9 +69,10 @@ describe('encode lifetime (issue 9 point 1)', () => {
     const r = await page.call('encodeManyThenSubmit', inputs, jobs);
     expect(r.submitError).toBeNull();
     jobs.forEach((j, i) => expectMatches(r.results[i]!, inputs[j.input]!, j.options, `job ${i} N=${inputs[j.input]!.n}`));
-    // What the dispatcher holds is capped: 8 buffers per pooled shape (not per shape seen), at most
-    // 3 new uniforms per job and one gradScale constant.
-    expect(r.liveBufferCount).toBeLessThanOrEqual(WORKSPACE_SHAPES * 8 + 3 * jobs.length + 1);
+    // What the dispatcher holds is capped: one workspace's buffers per pooled shape (not per shape
+    // seen), at most 3 new uniforms per job and one gradScale constant.
+    const perWorkspace = Object.keys(workspaceBytes(2, 1)).length;
+    expect(r.liveBufferCount).toBeLessThanOrEqual(WORKSPACE_SHAPES * perWorkspace + 3 * jobs.length + 1);
   });
 
   it(`1,000 distinct τ in one encoder (past the ${CONSTANT_ENTRIES}-entry constants cache)`, async () => {
