@@ -1,6 +1,8 @@
 /** Small WebGPU helpers for test pages: upload, poison, read back. */
 
 /** Usage for test buffers: storage, copyable both ways. */
+import type { ContrastiveLoss, EncodeArgs, LossOutputs } from '../../src/contrastive-loss.js';
+
 export const TEST_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 /** A storage buffer holding `data`. */
@@ -59,4 +61,28 @@ export function errorRecorder(): { out: Record<string, string>; attempt: (name: 
     }
   };
   return { out, attempt };
+}
+
+/**
+ * One `encode` into the caller's (poisoned) `outputs`, submitted under a validation error scope;
+ * every output read back, then destroyed. Throws on a validation error, or when `encode` returned
+ * other buffers than the ones given.
+ */
+export async function encodeAndReadBack(
+  cl: ContrastiveLoss,
+  args: Omit<EncodeArgs, 'outputs'>,
+  outputs: Partial<LossOutputs>,
+): Promise<Partial<Record<keyof LossOutputs, Float32Array>>> {
+  const device = cl.device;
+  device.pushErrorScope('validation');
+  const encoder = device.createCommandEncoder();
+  const out = cl.encode(encoder, { ...args, outputs }) as Partial<LossOutputs>;
+  device.queue.submit([encoder.finish()]);
+  const error = await device.popErrorScope();
+  if (error) throw new Error(`WebGPU validation error: ${error.message}`);
+  const names = Object.keys(outputs) as (keyof LossOutputs)[];
+  for (const k of names) if (out[k] !== outputs[k]) throw new Error(`encode returned a different ${k} buffer than the one given`);
+  const data = await readBack(device, names.map((k) => outputs[k]!));
+  for (const k of names) outputs[k]!.destroy();
+  return Object.fromEntries(names.map((k, i) => [k, data[i]!])) as Partial<Record<keyof LossOutputs, Float32Array>>;
 }

@@ -7,7 +7,7 @@
 import { ContrastiveLoss, type LossOutputs } from '../../src/contrastive-loss.js';
 import type { LossOptions } from '../../src/options.js';
 import { TARGET_WORKGROUPS } from '../../src/plan.js';
-import { bitwiseEqual, poisoned, readBack, upload } from './gpu-io.js';
+import { bitwiseEqual, encodeAndReadBack, poisoned, readBack, upload } from './gpu-io.js';
 import { pageLoss } from './loss-runner.js';
 
 /** Options without the bank: the page uploads the bank itself. */
@@ -56,17 +56,7 @@ export async function runSecondWave(
       ...(options.gradTemperature ? { gradTemperature: poisoned(device, 1) } : {}),
       ...(options.diagnostics ? { diagnostics: poisoned(device, 4) } : {}),
     };
-    device.pushErrorScope('validation');
-    const encoder = device.createCommandEncoder();
-    const out = cl.encode(encoder, { z1: bz1, z2: bz2, n, d, options: opts, backward, outputs });
-    device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`WebGPU validation error: ${error.message}`);
-    const names = Object.keys(outputs) as (keyof LossOutputs)[];
-    for (const k of names) if (out[k] !== outputs[k]) throw new Error(`encode returned a different ${k} buffer than the one given`);
-    const data = await readBack(device, names.map((k) => outputs[k]!));
-    for (const k of names) outputs[k]!.destroy();
-    return Object.fromEntries(names.map((k, i) => [k, data[i]!])) as Partial<Record<keyof LossOutputs, Float32Array>>;
+    return encodeAndReadBack(cl, { z1: bz1, z2: bz2, n, d, options: opts, backward }, outputs);
   };
   const full = await runOnce(true);
   const fwd = await runOnce(false);

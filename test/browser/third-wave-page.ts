@@ -8,7 +8,7 @@
  */
 import type { LossOutputs } from '../../src/contrastive-loss.js';
 import type { LossOptions } from '../../src/options.js';
-import { bitwiseEqual, errorRecorder, poisoned, readBack, TEST_USAGE, upload } from './gpu-io.js';
+import { bitwiseEqual, encodeAndReadBack, errorRecorder, poisoned, readBack, TEST_USAGE, upload } from './gpu-io.js';
 import { pageLoss } from './loss-runner.js';
 
 /** Options as they cross the page boundary: labels as plain numbers (Int32Array does not survive RPC). */
@@ -60,16 +60,7 @@ export async function runThirdWave(z1: Float32Array, z2: Float32Array, n: number
       ...(options.gradTemperature ? { gradTemperature: poisoned(device, 1) } : {}),
       ...(options.gradBias ? { gradBias: poisoned(device, 1) } : {}),
     };
-    device.pushErrorScope('validation');
-    const encoder = device.createCommandEncoder();
-    cl.encode(encoder, { z1: bz1, z2: bz2, n, d, options: encodeOptions, backward, outputs, ...(gpuParams ? { temperatureParams, biasParams } : {}) });
-    device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`WebGPU validation error: ${error.message}`);
-    const names = Object.keys(outputs) as (keyof LossOutputs)[];
-    const data = await readBack(device, names.map((k) => outputs[k]!));
-    for (const k of names) outputs[k]!.destroy();
-    return Object.fromEntries(names.map((k, i) => [k, data[i]!])) as Partial<Record<keyof LossOutputs, Float32Array>>;
+    return encodeAndReadBack(cl, { z1: bz1, z2: bz2, n, d, options: encodeOptions, backward, ...(gpuParams ? { temperatureParams, biasParams } : {}) }, outputs);
   };
   const full = await runOnce(true);
   const fwd = await runOnce(false);
