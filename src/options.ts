@@ -3,38 +3,31 @@
  * the GPU dispatcher and the CLI so that every path validates and defaults the same way.
  */
 
-/** The losses every path implements: the float64 reference, the fused GPU kernels, the adapters and the CLI. */
+/** The first two waves' losses (the softmax-over-candidates family: candidate sets, a bank, diagnostics). */
 export type FusedLossName = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
 
 /**
- * The losses of the third-wave losses (docs/FORMULAS.md, "SupCon and SigLIP") (`supcon` with labels, `siglip` with a bias). The float64
- * reference and the GPU dispatcher (`ContrastiveLoss` encode/compute) implement them; the tfjs and
- * jax-js adapters and the CLI do not yet, and refuse them with an error saying so.
+ * The third-wave losses (docs/FORMULAS.md, "SupCon and SigLIP"): `supcon` with labels, `siglip`
+ * with a bias. Every path takes them (reference, dispatcher, tfjs op, jax-js step, both plain-ops
+ * baselines, the CLI); they refuse the first waves' candidate sets, bank and diagnostics.
  */
 export type ThirdWaveLossName = 'supcon' | 'siglip';
 
 /** Every loss name the option schema accepts. */
 export type LossName = FusedLossName | ThirdWaveLossName;
 
-/** The first two waves' losses, in a stable order (tables, CLIs, tests): what every path, adapters and CLI included, takes. */
+/** The first two waves' losses, in a stable order (tables, CLIs, tests). */
 export const LOSS_NAMES: readonly LossName[] = ['ntxent', 'dcl', 'dclw', 'flatnce', 'dualtemp'];
 
-/** The third-wave losses (reference only for now). */
+/** The third-wave losses, in a stable order. */
 export const THIRD_WAVE_LOSS_NAMES: readonly ThirdWaveLossName[] = ['supcon', 'siglip'];
 
-/** Every loss the float64 reference implements, in a stable order. */
+/** Every loss, in a stable order: what the option schema, the reference and every path take. */
 export const REFERENCE_LOSS_NAMES: readonly LossName[] = [...LOSS_NAMES, ...THIRD_WAVE_LOSS_NAMES];
 
 /** Whether `loss` is one of the first two waves' losses ({@link LOSS_NAMES}). */
 export function isFusedLoss(loss: LossName): loss is FusedLossName {
   return (LOSS_NAMES as readonly string[]).includes(loss);
-}
-
-/** For the paths that do not take the third-wave losses yet (the adapters): a clear error naming them. */
-export function requireFirstWavesLoss(loss: LossName, where: string): void {
-  if (!isFusedLoss(loss)) {
-    throw new RangeError(`${where} does not take ${loss} yet: use ContrastiveLoss (encode/compute) or referenceLoss, which do; ${where} takes ${LOSS_NAMES.join(', ')}`);
-  }
 }
 
 /** Options a caller may pass; anything left out takes the loss's default. */

@@ -1,12 +1,13 @@
 /**
  * Every loss written the way a jax-js user would write it today, with plain `numpy`/`nn` ops:
- * normalize, `matmul`, masks, `logsumexp`. It materializes 2N×2N matrices and is the baseline
+ * normalize, `matmul`, masks, `logsumexp`. It materializes 2N×2N matrices (N×N for siglip) and is the baseline
  * the jax benchmark compares against and the jax adapter's tests check against. Formulas and
  * defaults: docs/FORMULAS.md. Like every jax-js function it consumes its array arguments (pass `.ref`
  * to keep one).
  */
-import { lax, nn, numpy as np, type Array as JaxArray } from '@jax-js/jax';
-import { requireFirstWavesLoss, resolveOptions, type LossOptions, type ResolvedLossOptions } from '../options.js';
+import { Array as JaxArray, lax, nn, numpy as np } from '@jax-js/jax';
+import type { ResolvedLossOptions } from '../options.js';
+import { checkLabelsLength, labelsArray, resolveJaxOptions, type JaxLossOptions } from './loss-options.js';
 
 /** Rows divided by max(‖row‖, 1e-12). Consumes `z`. */
 function l2normalize(z: JaxArray): JaxArray {
@@ -75,18 +76,65 @@ function dualTemperature(u1: JaxArray, u2: JaxArray, n: number, o: ResolvedLossO
 }
 
 /**
+ * SupCon (contrast mode 'all'): per anchor, lse over every other row of both views minus the
+ * mean logit of the same-label rows, times τ/τ_base. `labels` (int32, [N]) is consumed.
+ */
+function supcon(u1: JaxArray, u2: JaxArray, labels: JaxArray, n: number, o: ResolvedLossOptions): JaxArray {
+  const U = np.concatenate([u1, u2], 0);
+  const S = np.matmul(U.ref, np.matrixTranspose(U)).div(o.temperature);
+  const rowLabels = np.concatenate([labels.ref, labels], 0);
+  const self = np.eye(2 * n);
+  // Positives of anchor a: the rows b ≠ a with its label (never empty: the other view is one).
+  const sameLabel = np.equal(rowLabels.ref.reshape([2 * n, 1]), rowLabels.reshape([1, 2 * n])).astype(np.float32);
+  const positives = sameLabel.sub(self.ref);
+  const lse = maskedLse(S.ref, self);
+  const meanPositive = np.sum(S.mul(positives.ref), 1).div(np.sum(positives, 1));
+  return np.mean(lse.sub(meanPositive)).mul(o.temperature / o.baseTemperature);
+}
+
+/**
+ * SigLIP: a sigmoid per pair (i, j) with logit u1_i·u2_j/τ + b, label +1 on the diagonal and −1
+ * elsewhere, summed over the N² pairs and divided by N. A jax-js `bias` is consumed.
+ */
+function siglip(u1: JaxArray, u2: JaxArray, bias: number | JaxArray, n: number, o: ResolvedLossOptions): JaxArray {
+  const logits = np.matmul(u1, np.matrixTranspose(u2)).div(o.temperature).add(bias);
+  const signs = np.eye(n).mul(2).sub(1);
+  // −log σ(z·l) = softplus(−z·l), stable for logits of either sign.
+  return np.sum(nn.softplus(np.negative(signs.mul(logits)))).div(n);
+}
+
+/**
  * The loss of two N×D float32 views as a chain of jax-js ops (differentiable with `grad`,
  * `vjp`, compilable with `jit`). Returns the reported mean loss of docs/FORMULAS.md as a scalar array.
- * Consumes `z1` and `z2`.
+ * Consumes `z1` and `z2`; a jax-js `labels` or `bias` in `options` is borrowed (see
+ * {@link JaxLossOptions}).
  *
- * Only the basic options of docs/FORMULAS.md (loss, temperature, sigma, weightGrad, dtM) are
- * modelled here; it is a baseline, not a second implementation of every option.
+ * Only the basic options of docs/FORMULAS.md (loss, temperature, sigma, weightGrad, dtM;
+ * supcon's labels and baseTemperature, siglip's bias) are modelled here; it is a baseline, not a
+ * second implementation of every option (no bank, candidate sets or extra outputs).
  */
-export function jaxOpsLoss(z1: JaxArray, z2: JaxArray, options: LossOptions): JaxArray {
-  const o = resolveOptions(options);
-  requireFirstWavesLoss(o.loss, 'jaxOpsLoss');
+export function jaxOpsLoss(z1: JaxArray, z2: JaxArray, options: JaxLossOptions): JaxArray {
+  const o = resolveJaxOptions(options, 'jaxOpsLoss');
   const n = z1.shape[0]!;
+  const labels = options.labels;
+  if (o.loss === 'supcon') {
+    if (!(labels instanceof JaxArray || labels instanceof Int32Array)) {
+      throw new TypeError('jaxOpsLoss takes labels as an Int32Array or a jax-js int32 array of N values (a GPUBuffer is for the fused step)');
+    }
+    checkLabelsLength(labels, n, 'jaxOpsLoss');
+  }
   const u1 = l2normalize(z1);
   const u2 = l2normalize(z2);
-  return o.loss === 'dualtemp' ? dualTemperature(u1, u2, n, o) : pairwise(u1, u2, n, o);
+  switch (o.loss) {
+    case 'dualtemp':
+      return dualTemperature(u1, u2, n, o);
+    case 'supcon':
+      return supcon(u1, u2, labelsArray(labels as Int32Array | JaxArray, u1.device), n, o);
+    case 'siglip': {
+      const bias = options.bias;
+      return siglip(u1, u2, typeof bias === 'object' ? bias.ref : o.bias, n, o);
+    }
+    default:
+      return pairwise(u1, u2, n, o);
+  }
 }

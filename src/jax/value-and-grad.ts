@@ -20,7 +20,8 @@
  */
 import { Array as JaxArray, getWebGPUDevice, numpy as np, tree, vjp, type JsTree } from '@jax-js/jax';
 import { ContrastiveLoss, type LossOutputs } from '../contrastive-loss.js';
-import { requireFirstWavesLoss, resolveOptions, type LossOptions } from '../options.js';
+import type { LossOptions } from '../options.js';
+import { checkLabelsLength, labelsArray, resolveJaxOptions, type JaxLossOptions } from './loss-options.js';
 
 /**
  * An encoder: parameters (any jax-js tree of arrays) and further arguments (the batch) in, the
@@ -31,14 +32,16 @@ export type ContrastiveEncoder<P extends JsTree<JaxArray>, A extends unknown[]> 
 
 /**
  * The extra per-step outputs returned with `{ aux: true }`, as jax-js arrays the caller owns.
- * `gradTemperature` and `diagnostics` are present when the loss options ask for them (and the
- * dispatcher supports them).
+ * `gradTemperature`, `gradBias` and `diagnostics` are present when the loss options ask for them
+ * (and the dispatcher supports them).
  */
 export interface ContrastiveAux {
-  /** ℓ_a per anchor: 2N values (z1 rows first), or N in bank form. */
+  /** ℓ_a per anchor: 2N values (z1 rows first); N (the z1 rows) in bank form and for siglip. */
   perAnchor: JaxArray;
   /** ∂L/∂τ, a scalar, with option `gradTemperature: true`. */
   gradTemperature?: JaxArray;
+  /** ∂L/∂b (siglip), a scalar, with option `gradBias: true`. */
+  gradBias?: JaxArray;
   /** [alignment, uniformity, positiveProbability, npcMultiplier], with option `diagnostics: true`. */
   diagnostics?: JaxArray;
 }
@@ -134,17 +137,18 @@ function describe(v: unknown): string {
   return v === null ? 'null' : typeof v;
 }
 
-/** Outputs that loss options add (docs/FORMULAS.md: candidate sets, bank, temperature gradient, diagnostics), by the option that asks for them. */
-type ExtraOutput = 'gradTemperature' | 'diagnostics';
+/** Outputs that loss options add (docs/FORMULAS.md: temperature gradient, diagnostics, SigLIP's bias gradient), by the option that asks for them. */
+type ExtraOutput = 'gradTemperature' | 'diagnostics' | 'gradBias';
 /** What the adapter hands the dispatcher to write into. */
 type StepOutputs = Partial<LossOutputs> & Partial<Record<ExtraOutput, GPUBuffer>>;
 
 /** The extra outputs the options ask for, with the size in floats of each. */
-function extraOutputs(options: LossOptions): [ExtraOutput, number][] {
-  const asked = options as LossOptions & Partial<Record<ExtraOutput, boolean>>;
+function extraOutputs(options: JaxLossOptions): [ExtraOutput, number][] {
+  const asked = options as JaxLossOptions & Partial<Record<ExtraOutput, boolean>>;
   const extras: [ExtraOutput, number][] = [];
   if (asked.gradTemperature) extras.push(['gradTemperature', 1]);
   if (asked.diagnostics) extras.push(['diagnostics', 4]);
+  if (asked.gradBias) extras.push(['gradBias', 1]);
   return extras;
 }
 
@@ -168,14 +172,22 @@ async function ownedOutput(shape: number[]): Promise<[JaxArray, GPUBuffer]> {
  * `tree.ref(params)` / `x.ref` to keep them); the caller owns `loss` and `grads` (and `aux`).
  * When the step throws, what it consumed stays consumed.
  *
- * Every dispatcher option passes through unchanged (`options` is handed to the dispatcher as
- * given). Views that are not 2-D float32 webgpu arrays of one shape, jax-js without its webgpu
- * backend, or a dispatcher on another device give clear errors before any fused dispatch, as
- * do bad loss options. A validation or out-of-memory error WebGPU reports for the fused work
- * rejects the step.
+ * Every dispatcher option passes through unchanged, except the two the adapter hands over as
+ * GPU buffers: supcon's `labels` (an `Int32Array`, or a jax-js int32 array of shape [N]; either
+ * is realized into a jax-js buffer for the fused kernels to read) and siglip's `bias` when it is a
+ * jax-js float32 scalar (read on the GPU as `biasParams`, so a learned b needs no read-back; a
+ * number passes through). A jax-js array in `options` is borrowed, not consumed: the step reads it
+ * on every call ({@link JaxLossOptions}). Labels that change per batch: make a step per batch
+ * (cheap: the dispatcher is cached per device, and a `jit` encoder keeps its own cache).
+ *
+ * Views that are not 2-D float32 webgpu arrays of one shape, labels of another length than N,
+ * jax-js without its webgpu backend, or a dispatcher on another device give clear errors before
+ * any fused dispatch, as do bad loss options (an option the loss does not read among them). A
+ * validation or out-of-memory error WebGPU reports for the fused work rejects the step.
  *
  * @param encode The encoder (plain or `jit`-compiled): `(params, ...args) => [z1, z2]`.
- * @param options The loss and its hyper-parameters (as for `ContrastiveLoss.encode`).
+ * @param options The loss and its hyper-parameters (as for `ContrastiveLoss.encode`, with the
+ *   jax-js forms of `labels` and `bias` above).
  * @param adapterOptions `dispatcher` to run on, `aux: true` for per-anchor losses and extras.
  *
  * @example
@@ -185,25 +197,39 @@ async function ownedOutput(shape: number[]): Promise<[JaxArray, GPUBuffer]> {
  * await init('webgpu'); defaultDevice('webgpu');
  * const step = contrastiveValueAndGrad((p, x1, x2) => [np.matmul(x1, p.W.ref), np.matmul(x2, p.W)], { loss: 'dcl' });
  * const [loss, grads] = await step(tree.ref(params), x1.ref, x2.ref);
+ *
+ * // SupCon on a labelled batch (y: int32 [N]); SigLIP with ∂L/∂b for a learned bias.
+ * const supcon = contrastiveValueAndGrad(encoder, { loss: 'supcon', labels: y, temperature: 0.1 });
+ * const siglip = contrastiveValueAndGrad(encoder, { loss: 'siglip', bias: -10, gradBias: true }, { aux: true });
+ * const [[l, { gradBias }], g] = await siglip(tree.ref(params), x1.ref, x2.ref);
  * ```
  */
 export function contrastiveValueAndGrad<P extends JsTree<JaxArray>, A extends unknown[]>(
   encode: ContrastiveEncoder<P, A>,
-  options: LossOptions,
+  options: JaxLossOptions,
   adapterOptions?: ContrastiveValueAndGradOptions & { aux?: false },
 ): ContrastiveStep<P, A>;
 export function contrastiveValueAndGrad<P extends JsTree<JaxArray>, A extends unknown[]>(
   encode: ContrastiveEncoder<P, A>,
-  options: LossOptions,
+  options: JaxLossOptions,
   adapterOptions: ContrastiveValueAndGradOptions & { aux: true },
 ): ContrastiveStepWithAux<P, A>;
 export function contrastiveValueAndGrad<P extends JsTree<JaxArray>, A extends unknown[]>(
   encode: ContrastiveEncoder<P, A>,
-  options: LossOptions,
+  options: JaxLossOptions,
   adapterOptions: ContrastiveValueAndGradOptions = {},
 ): ContrastiveStep<P, A> | ContrastiveStepWithAux<P, A> {
   if (typeof encode !== 'function') throw new TypeError('contrastiveValueAndGrad: encode must be a function (params, ...args) => [z1, z2]');
-  requireFirstWavesLoss(resolveOptions(options).loss, 'contrastiveValueAndGrad');
+  const resolved = resolveJaxOptions(options, 'contrastiveValueAndGrad');
+  const { labels, bias, ...passedThrough } = options;
+  for (const [name, arr] of [['labels', labels], ['bias', bias]] as const) {
+    if (arr instanceof JaxArray && arr.device !== 'webgpu') {
+      throw new Error(`contrastiveValueAndGrad: ${name} lives on jax-js's '${arr.device}' device; the fused loss reads it on 'webgpu' (devicePut it there)`);
+    }
+  }
+  const gpuBias = bias instanceof JaxArray ? bias : undefined;
+  // One loss per anchor: both directions (2N); N for the rows of z1 against a bank, and for siglip (per image).
+  const perAnchorRows = (n: number) => (options.bank !== undefined || resolved.loss === 'siglip' ? n : 2 * n);
   const wantAux = adapterOptions.aux === true;
 
   const step = async (params: P, ...args: A): Promise<[JaxArray, P] | [[JaxArray, ContrastiveAux], P]> => {
@@ -229,13 +255,19 @@ export function contrastiveValueAndGrad<P extends JsTree<JaxArray>, A extends un
     let d: number;
     try {
       [n, d] = checkViews(views);
+      if (labels !== undefined) checkLabelsLength(labels, n, 'contrastiveValueAndGrad');
     } catch (e) {
       tree.dispose(views as JsTree<JaxArray>);
       pullback.dispose();
       throw e;
     }
     const [z1, z2] = views as [JaxArray, JaxArray];
-    owned.push(z1, z2);
+    // Arrays whose buffers the fused work reads: disposed right after its submit.
+    const read: JaxArray[] = [z1, z2];
+    const realize = async (arr: JaxArray) => {
+      read.push(arr);
+      return arr.ref.gpuBuffer();
+    };
     let loss: JaxArray | undefined;
     let grads: P | undefined;
     const aux: Partial<ContrastiveAux> = {};
@@ -249,20 +281,23 @@ export function contrastiveValueAndGrad<P extends JsTree<JaxArray>, A extends un
       let gz1: JaxArray;
       let gz2: JaxArray;
       [loss, outputs.loss] = await output([]);
-      // One loss per anchor: both directions (2N), or the N rows of z1 against a bank.
-      const bankForm = (options as { bank?: unknown }).bank !== undefined;
-      [aux.perAnchor, outputs.perAnchor] = await output([bankForm ? n : 2 * n]);
+      [aux.perAnchor, outputs.perAnchor] = await output([perAnchorRows(n)]);
       [gz1, outputs.gradZ1] = await output([n, d]);
       [gz2, outputs.gradZ2] = await output([n, d]);
       const extras = extraOutputs(options);
       for (const [name, size] of extras) [aux[name], outputs[name]] = await output([size]);
+      const stepOptions: LossOptions = { ...passedThrough };
+      if (labels instanceof Int32Array || labels instanceof JaxArray) stepOptions.labels = await realize(labelsArray(labels, 'webgpu'));
+      else if (labels !== undefined) stepOptions.labels = labels; // the caller's GPUBuffer
+      if (typeof bias === 'number') stepOptions.bias = bias;
+      const biasParams = gpuBias && (await realize(gpuBias.ref));
       // Realize the views last: nothing jax-js allocates from here on can reuse their buffers.
       const bz1 = await z1.ref.gpuBuffer();
       const bz2 = await z2.ref.gpuBuffer();
 
       const device = cl.device;
       const encoder = device.createCommandEncoder({ label: 'webgpu-contrastive jax step' });
-      const out: StepOutputs = cl.encode(encoder, { z1: bz1, z2: bz2, n, d, options, backward: true, outputs });
+      const out: StepOutputs = cl.encode(encoder, { z1: bz1, z2: bz2, n, d, options: stepOptions, backward: true, outputs, ...(biasParams ? { biasParams } : {}) });
       for (const [name] of extras) {
         if (out[name] !== outputs[name]) {
           throw new Error(`contrastiveValueAndGrad: this dispatcher does not produce '${name}' (option ${name}: true)`);
@@ -276,27 +311,22 @@ export function contrastiveValueAndGrad<P extends JsTree<JaxArray>, A extends un
       const validation = device.popErrorScope();
       const oom = device.popErrorScope();
       for (const b of handedOver) b.destroy();
-      // After the submit: jax-js may reuse the views' buffers only for work it submits later.
-      z1.dispose();
-      z2.dispose();
-      owned.splice(owned.indexOf(z1), 1);
-      owned.splice(owned.indexOf(z2), 1);
+      // After the submit: jax-js may reuse the views' (and labels', bias's) buffers only for work it submits later.
+      for (const arr of read.splice(0)) arr.dispose();
       owned.splice(owned.indexOf(gz1), 1);
       owned.splice(owned.indexOf(gz2), 1);
       [grads] = pullback([gz1, gz2]);
       const error = (await validation) ?? (await oom);
       if (error) throw new Error(`contrastiveValueAndGrad: WebGPU rejected the fused loss: ${error.message}`);
     } catch (e) {
-      for (const arr of owned) arr.dispose();
+      for (const arr of [...owned, ...read]) arr.dispose();
       tree.dispose(grads);
       throw e;
     } finally {
       pullback.dispose();
     }
     if (wantAux) return [[loss!, aux as ContrastiveAux], grads!];
-    aux.perAnchor!.dispose();
-    aux.gradTemperature?.dispose();
-    aux.diagnostics?.dispose();
+    for (const arr of Object.values(aux)) arr.dispose();
     return [loss!, grads!];
   };
   // Which of the two the caller gets is fixed by `aux` (the overloads above).

@@ -18,4 +18,4 @@ export { enqueueKeys } from './queue.js';
 export { NegativeQueue } from '../negative-queue.js';
 export type { NegativeQueueOptions } from '../negative-queue.js';
 export type { LossName, LossOptions, Diagnostics, GpuBank, NegativesMode } from '../options.js';
-export { LOSS_NAMES, DEFAULT_TEMPERATURE, DEFAULT_SIGMA, DEFAULT_DT_M, DIAGNOSTIC_NAMES } from '../options.js';
+export { LOSS_NAMES, THIRD_WAVE_LOSS_NAMES, DEFAULT_TEMPERATURE, DEFAULT_SIGMA, DEFAULT_DT_M, DIAGNOSTIC_NAMES } from '../options.js';

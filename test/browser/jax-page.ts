@@ -19,8 +19,10 @@ import {
 import { ContrastiveLoss } from '../../src/contrastive-loss.js';
 import { contrastiveValueAndGrad, jaxContrastiveLoss, type ContrastiveEncoder } from '../../src/jax/value-and-grad.js';
 import { jaxOpsLoss } from '../../src/jax/ops-losses.js';
+import type { JaxLossOptions } from '../../src/jax/loss-options.js';
 import { referenceLoss } from '../../src/reference/index.js';
 import type { LossOptions } from '../../src/options.js';
+import type { ThirdWaveOptions } from './third-wave-page.js';
 
 /** The encoder's parameters as plain arrays (row-major). */
 export interface MlpWeights {
@@ -85,6 +87,29 @@ async function read(p: Mlp): Promise<MlpWeights> {
   return { W1: (await p.W1.data()) as Float32Array, b1: (await p.b1.data()) as Float32Array, W2: (await p.W2.data()) as Float32Array };
 }
 
+/**
+ * The form in which supcon's labels and siglip's bias reach the adapter: `labels` an Int32Array
+ * or a jax-js int32 array; `bias` a number or a jax-js float32 scalar (read on the GPU).
+ */
+export interface JaxOptionForms {
+  labels?: 'Int32Array' | 'jax';
+  bias?: 'number' | 'jax';
+}
+
+/**
+ * `options` as crossed the page boundary (labels as numbers), in the jax-js forms `forms` asks
+ * for, and the arrays made for them (the caller disposes them).
+ */
+function jaxOptions(options: ThirdWaveOptions, forms: JaxOptionForms): { options: JaxLossOptions; arrays: JaxArray[] } {
+  const { labels, bias, ...rest } = options;
+  const out: JaxLossOptions = { ...rest };
+  const arrays: JaxArray[] = [];
+  if (labels) out.labels = forms.labels === 'jax' ? np.array(Int32Array.from(labels), { dtype: np.int32 }) : Int32Array.from(labels);
+  if (bias !== undefined) out.bias = forms.bias === 'jax' ? np.full([], bias, { dtype: np.float32 }) : bias;
+  for (const v of [out.labels, out.bias]) if (v instanceof JaxArray) arrays.push(v);
+  return { options: out, arrays };
+}
+
 /** What {@link jaxStepCompare} measured, all read back after the fact. */
 export interface StepComparison {
   /** The fused step's loss and parameter gradients. */
@@ -102,6 +127,11 @@ export interface StepComparison {
   baselineGrads: MlpWeights;
   /** refCount of the caller's parameter arrays after the step (the step consumed one reference). */
   paramRefCounts: number[];
+  /** aux.gradTemperature and aux.gradBias, when the options ask for them. */
+  gradTemperature?: number;
+  gradBias?: number;
+  /** refCount of jax-js labels/bias arrays in the options after the step and the baseline (borrowed: 1). */
+  optionRefCounts: number[];
 }
 
 /**
@@ -113,20 +143,25 @@ export async function jaxStepCompare(
   x2: Float32Array,
   w: MlpWeights,
   s: MlpShape,
-  options: LossOptions,
+  pageOptions: ThirdWaveOptions,
   mode: EncoderMode,
+  forms: JaxOptionForms = {},
 ): Promise<StepComparison> {
   await jaxReady();
   const X1 = np.array(x1).reshape([s.n, s.din]);
   const X2 = np.array(x2).reshape([s.n, s.din]);
   const params = weights(w, s);
   const encode = encoderFor(mode, s.n);
+  const { options, arrays } = jaxOptions(pageOptions, forms);
+  const refOptions = { ...pageOptions, ...(pageOptions.labels ? { labels: Int32Array.from(pageOptions.labels) } : {}) } as LossOptions;
   try {
     const step = contrastiveValueAndGrad(encode, options, { aux: true });
     const [[loss, aux], grads] = await step(tree.ref(params), X1.ref, X2.ref);
     const paramRefCounts = [params.W1.refCount, params.b1.refCount, params.W2.refCount];
     const lossValue = (await loss.data())[0]!;
     const perAnchor = (await aux.perAnchor.data()) as Float32Array;
+    const gradTemperature = aux.gradTemperature && (await aux.gradTemperature.data())[0]!;
+    const gradBias = aux.gradBias && (await aux.gradBias.data())[0]!;
     const stepGrads = await read(grads);
 
     // The reference on the same z, pulled back through jax-js's vjp of the same encoder.
@@ -136,7 +171,7 @@ export async function jaxStepCompare(
     ];
     const z1 = (await views[0].data()) as Float32Array;
     const z2 = (await views[1].data()) as Float32Array;
-    const ref = referenceLoss(z1, z2, s.n, s.d, options);
+    const ref = referenceLoss(z1, z2, s.n, s.d, refOptions);
     const [refPulled] = pullback([
       np.array(Float32Array.from(ref.gradZ1)).reshape([s.n, s.d]),
       np.array(Float32Array.from(ref.gradZ2)).reshape([s.n, s.d]),
@@ -151,8 +186,10 @@ export async function jaxStepCompare(
     const [bLoss, bGrads] = baseline(tree.ref(params)) as unknown as [JaxArray, Mlp];
     const baselineLoss = (await bLoss.data())[0]!;
     const baselineGrads = await read(bGrads);
-    return { loss: lossValue, grads: stepGrads, perAnchor, z1, z2, refGrads, baselineLoss, baselineGrads, paramRefCounts };
+    const optionRefCounts = arrays.map((a) => a.refCount);
+    return { loss: lossValue, grads: stepGrads, perAnchor, z1, z2, refGrads, baselineLoss, baselineGrads, paramRefCounts, gradTemperature, gradBias, optionRefCounts };
   } finally {
+    for (const a of arrays) a.dispose();
     tree.dispose(params);
     X1.dispose();
     X2.dispose();
@@ -288,7 +325,8 @@ export interface ErrorCase {
 
 /**
  * The step's errors: views of the wrong rank, dtype, shape mismatch, or not a pair; views on
- * jax-js's `wasm` device; a dispatcher on another GPUDevice; bad loss options.
+ * jax-js's `wasm` device; a dispatcher on another GPUDevice; bad loss options; supcon's labels
+ * missing, of the wrong length or dtype; a bias given to another loss than siglip.
  */
 export async function jaxStepErrors(w: MlpWeights, s: MlpShape): Promise<ErrorCase[]> {
   await jaxReady();
@@ -319,8 +357,8 @@ export async function jaxStepErrors(w: MlpWeights, s: MlpShape): Promise<ErrorCa
     // Each view from its own MLP call: jax-js 0.1.25's vjp fails ('Invalid atom type') when one
     // output of the function is also an input of another output's computation.
     const pair = (p: Mlp, a: JaxArray): [JaxArray, JaxArray] => [z(tree.ref(p), a.ref), z(p, a)];
-    const step = (f: (p: Mlp, a: JaxArray) => unknown, adapterOptions = {}) =>
-      contrastiveValueAndGrad(f as ContrastiveEncoder<Mlp, [JaxArray]>, { loss: 'dcl' }, adapterOptions);
+    const step = (f: (p: Mlp, a: JaxArray) => unknown, adapterOptions = {}, options: JaxLossOptions = { loss: 'dcl' }) =>
+      contrastiveValueAndGrad(f as ContrastiveEncoder<Mlp, [JaxArray]>, options, adapterOptions);
     await run('1-D views', () => step((p, a) => pair(p, a).map((v) => v.reshape([s.n * s.d])))(tree.ref(params), x.ref));
     await run('float16 views', () => step((p, a) => pair(p, a).map((v) => v.astype(np.float16)))(tree.ref(params), x.ref));
     await run('shapes differ', () =>
@@ -341,6 +379,12 @@ export async function jaxStepErrors(w: MlpWeights, s: MlpShape): Promise<ErrorCa
     await run('dispatcher on another device', () => step(pair, { dispatcher: other })(tree.ref(params), x.ref));
     await run('unknown loss', async () => contrastiveValueAndGrad(pair, { loss: 'nope' } as never));
     await run('temperature ≤ 0', async () => contrastiveValueAndGrad(pair, { loss: 'dcl', temperature: 0 }));
+    await run('supcon without labels', async () => contrastiveValueAndGrad(pair, { loss: 'supcon' }));
+    await run('labels of length N + 1', () => step(pair, {}, { loss: 'supcon', labels: new Int32Array(s.n + 1) })(tree.ref(params), x.ref));
+    const floatLabels = np.zeros([s.n], { dtype: np.float32 });
+    await run('float32 jax labels', async () => contrastiveValueAndGrad(pair, { loss: 'supcon', labels: floatLabels }));
+    floatLabels.dispose();
+    await run('bias with supcon', async () => contrastiveValueAndGrad(pair, { loss: 'supcon', labels: new Int32Array(s.n), bias: 0 }));
     // Control: the same kind of call succeeds when nothing is wrong.
     await run('valid (control)', () => step(pair)(tree.ref(params), x.ref));
     return cases;

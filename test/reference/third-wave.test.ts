@@ -14,7 +14,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { requireFirstWavesLoss, type LossOptions } from '../../src/options.js';
+import type { LossOptions } from '../../src/options.js';
 import { referenceLoss, referenceLossValue } from '../../src/reference/index.js';
 import { distance, finiteDifferences, freshRng, INPUT_KINDS, makeViews, naiveSigLip, naiveSupCon, norm, type Rng } from './helpers.js';
 
@@ -299,11 +299,6 @@ describe('third-wave options and labels', () => {
     expect(call({ loss: 'siglip', gradBias: 1 as unknown as boolean })).toThrow(/gradBias must be true or false/);
   });
 
-  it('the adapters refuse the third-wave losses until they take them (requireFirstWavesLoss)', () => {
-    expect(() => requireFirstWavesLoss('supcon', 'tfjsOpsLoss')).toThrow(/tfjsOpsLoss does not take supcon yet: use ContrastiveLoss \(encode\/compute\) or referenceLoss/);
-    expect(() => requireFirstWavesLoss('siglip', 'contrastiveValueAndGrad')).toThrow(/contrastiveValueAndGrad does not take siglip yet/);
-    expect(() => requireFirstWavesLoss('dualtemp', 'x')).not.toThrow();
-  });
 
   it('worst relative errors against central differences (printed)', () => {
     console.log(`[third-wave.test] worst relative FD errors: ${JSON.stringify(worst)}`);

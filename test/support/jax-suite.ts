@@ -11,7 +11,8 @@ import { relativeL2 } from '../../src/cli/demo.js';
 import { referenceLoss } from '../../src/reference/index.js';
 import { resolveOptions, type LossOptions } from '../../src/options.js';
 import { makeRng, type Rng } from '../reference/helpers.js';
-import { gradientError, lossError, perAnchorError } from './tolerances.js';
+import { gradientError, lossError, perAnchorError, temperatureGradientError } from './tolerances.js';
+import type { ThirdWaveOptions } from '../browser/third-wave-page.js';
 
 const VARIANTS: { name: string; options: LossOptions }[] = [
   { name: 'ntxent', options: { loss: 'ntxent' } },
@@ -20,6 +21,45 @@ const VARIANTS: { name: string; options: LossOptions }[] = [
   { name: 'dclw weightGrad', options: { loss: 'dclw', weightGrad: true, temperature: 0.2 } },
   { name: 'flatnce', options: { loss: 'flatnce', temperature: 0.07 } },
   { name: 'dualtemp', options: { loss: 'dualtemp' } },
+];
+
+/** Class codes that are neither 0..C−1 nor small: negative, sparse, at the int32 extremes. */
+const SPARSE_CODES = [-2147483648, -7, 1000003, 2147483647];
+
+/**
+ * The third wave (docs/FORMULAS.md "SupCon and SigLIP"), each loss in both forms of its jax-js
+ * input (labels an Int32Array or a jax-js int32 array; bias a number or a jax-js scalar read on
+ * the GPU), with ∂L/∂τ and ∂L/∂b. Labels repeat (about 3 rows a class), so positives span rows.
+ */
+const THIRD_WAVE: { name: string; mode: JaxPage.EncoderMode; shape: JaxPage.MlpShape; forms: JaxPage.JaxOptionForms; options: (n: number, rng: Rng) => ThirdWaveOptions }[] = [
+  {
+    name: 'supcon, sparse/negative labels as an Int32Array, τ ≠ τ_base',
+    mode: 'plain',
+    shape: { n: 12, din: 7, hidden: 9, d: 6 },
+    forms: { labels: 'Int32Array' },
+    options: (n, rng) => ({ loss: 'supcon', temperature: 0.1, baseTemperature: 0.07, gradTemperature: true, labels: Array.from({ length: n }, () => SPARSE_CODES[Math.floor(rng.uniform() * 4)]!) }),
+  },
+  {
+    name: 'supcon, labels as a jax-js int32 array, defaults, jit',
+    mode: 'jit',
+    shape: { n: 10, din: 6, hidden: 8, d: 5 },
+    forms: { labels: 'jax' },
+    options: (n) => ({ loss: 'supcon', labels: Array.from({ length: n }, (_, i) => (i % 3) - 1) }),
+  },
+  {
+    name: 'siglip, defaults (τ = 0.1, b = −10 as a number), gradBias, gradTemperature',
+    mode: 'plain',
+    shape: { n: 16, din: 8, hidden: 8, d: 8 },
+    forms: { bias: 'number' },
+    options: () => ({ loss: 'siglip', gradBias: true, gradTemperature: true }),
+  },
+  {
+    name: 'siglip, b = 0 as a jax-js scalar (read on the GPU), τ = 0.05, gradBias, gradTemperature',
+    mode: 'jit',
+    shape: { n: 8, din: 6, hidden: 8, d: 4 },
+    forms: { bias: 'jax' },
+    options: () => ({ loss: 'siglip', temperature: 0.05, bias: 0, gradBias: true, gradTemperature: true }),
+  },
 ];
 
 /**
@@ -46,12 +86,16 @@ function drawBatch(rng: Rng, s: JaxPage.MlpShape) {
   return { x1, x2, w };
 }
 
-/** Worst errors seen in this file's reference comparisons (printed at the end, for the record). */
-const worst = { stepLoss: 0, stepGrad: 0, baselineLoss: 0, baselineGrad: 0 };
+/** Worst relative errors seen in this file's reference comparisons, by loss and quantity (printed at the end, for the record). */
+const worst: Record<string, number> = {};
+function note(loss: string, what: string, error: number): void {
+  const key = `${loss} ${what}`;
+  worst[key] = Math.max(worst[key] ?? 0, error);
+}
 
-function expectGrads(where: string, got: JaxPage.MlpWeights, want: JaxPage.MlpWeights, track: 'stepGrad' | 'baselineGrad'): void {
+function expectGrads(where: string, loss: string, got: JaxPage.MlpWeights, want: JaxPage.MlpWeights, what: 'step grads' | 'baseline grads'): void {
   for (const k of ['W1', 'b1', 'W2'] as const) {
-    worst[track] = Math.max(worst[track], relativeL2(got[k], want[k]));
+    note(loss, what, relativeL2(got[k], want[k]));
     // d = 2: the D = 1 special case of gradientError does not apply to parameter gradients.
     const ge = gradientError(got[k], want[k], 2);
     expect(ge.ok, `${where}: ∂L/∂${k} ${ge.describe}`).toBe(true);
@@ -65,6 +109,49 @@ export function jaxSuite(runtime: TestRuntimeName): void {
   const rng = makeRng(seed);
   let rt: TestRuntime;
 
+  /**
+   * One fused step (jaxStepCompare) on a fresh batch against the float64 reference on the views
+   * it produced: loss, ℓ_a, parameter gradients (the reference's ∂L/∂z pulled back through the
+   * same encoder), ∂L/∂τ and ∂L/∂b when asked, the jax-ops baseline's loss and gradients, and
+   * what the step consumed (one reference per parameter; jax-js arrays in the options borrowed).
+   */
+  async function compareStep(options: ThirdWaveOptions, mode: JaxPage.EncoderMode, s: JaxPage.MlpShape, forms: JaxPage.JaxOptionForms = {}): Promise<void> {
+    const { x1, x2, w } = drawBatch(rng, s);
+    const where = `${JSON.stringify({ ...options, forms })} ${mode} N=${s.n} D=${s.d} (seed ${seed})`;
+    const r = await rt.call('jaxStepCompare', x1, x2, w, s, options, mode, forms);
+    const refOptions = { ...options, ...(options.labels ? { labels: Int32Array.from(options.labels) } : {}) } as LossOptions;
+    const ref = referenceLoss(r.z1, r.z2, s.n, s.d, refOptions);
+    const tau = resolveOptions(refOptions).temperature;
+    // Relative to max(|L|, mean|ℓ_a|) (tolerances.ts): where the ℓ_a cancel (DCL, DCLW), the mean is resolved only to that size.
+    const le = lossError(r.loss, ref.loss, ref.perAnchor);
+    if (process.env.JAX_LOG) console.log(`${where}: loss ${le.describe}`);
+    expect(le.ok, `${where}: loss ${r.loss} vs reference ${ref.loss} (${le.describe})`).toBe(true);
+    expectGrads(`${where} step vs reference`, options.loss, r.grads, r.refGrads, 'step grads');
+    note(options.loss, 'step loss', Math.abs(r.loss - ref.loss) / Math.abs(ref.loss));
+    expect(r.perAnchor.length, `${where}: perAnchor rows`).toBe(ref.perAnchor.length);
+    for (let a = 0; a < ref.perAnchor.length; a++) {
+      const pe = perAnchorError(r.perAnchor[a]!, ref.perAnchor[a]!, tau, options.loss === 'dualtemp' ? 10 : 1);
+      expect(pe.ok, `${where}: perAnchor[${a}] ${r.perAnchor[a]} vs ${ref.perAnchor[a]} (${pe.describe})`).toBe(true);
+    }
+    if (options.gradTemperature) {
+      const te = temperatureGradientError(r.gradTemperature, ref.gradTemperature, tau);
+      expect(te.ok, `${where}: ∂L/∂τ ${te.describe}`).toBe(true);
+      note(options.loss, '∂L/∂τ', Math.abs(r.gradTemperature! - ref.gradTemperature) / Math.abs(ref.gradTemperature));
+    }
+    if (options.gradBias) {
+      // MATH.md: ∂L/∂b within 1e-4 relative, 1e-7 absolute near 0.
+      const err = Math.abs(r.gradBias! - ref.gradBias!);
+      expect(err, `${where}: ∂L/∂b ${r.gradBias} vs ${ref.gradBias}`).toBeLessThanOrEqual(Math.max(1e-4 * Math.abs(ref.gradBias!), 1e-7));
+      note(options.loss, '∂L/∂b', err / Math.abs(ref.gradBias!));
+    }
+    const be = lossError(r.baselineLoss, ref.loss, ref.perAnchor);
+    expect(be.ok, `${where}: jax-ops baseline loss ${r.baselineLoss} vs ${ref.loss} (${be.describe})`).toBe(true);
+    expectGrads(`${where} jax-ops baseline vs reference`, options.loss, r.baselineGrads, r.refGrads, 'baseline grads');
+    note(options.loss, 'baseline loss', Math.abs(r.baselineLoss - ref.loss) / Math.abs(ref.loss));
+    expect(r.paramRefCounts, `${where}: the step consumed exactly its reference to each parameter`).toEqual([1, 1, 1]);
+    expect(r.optionRefCounts, `${where}: jax-js labels/bias in the options borrowed, not consumed`).toEqual(r.optionRefCounts.map(() => 1));
+  }
+
   describe(`jax-js adapter (${runtime})`, () => {
     beforeAll(async () => {
       if (runtime === 'node') {
@@ -77,8 +164,8 @@ export function jaxSuite(runtime: TestRuntimeName): void {
       console.log(`[jax ${runtime}] adapter: ${await rt.call('jaxReady')}`);
     });
     afterAll(async () => {
-      const e = (v: number) => v.toExponential(2);
-      console.log(`[jax ${runtime}] worst relative errors vs the float64 reference: step loss ${e(worst.stepLoss)}, step parameter grads (L2) ${e(worst.stepGrad)}; jax-ops baseline loss ${e(worst.baselineLoss)}, grads ${e(worst.baselineGrad)}`);
+      const table = Object.entries(worst).map(([key, v]) => `${key} ${v.toExponential(2)}`);
+      console.log(`[jax ${runtime}] worst relative errors vs the float64 reference (grads: relative L2 of the parameter gradients):\n  ${table.join('\n  ')}`);
       await rt?.close();
     });
 
@@ -87,27 +174,11 @@ export function jaxSuite(runtime: TestRuntimeName): void {
         ['plain', { n: 16, din: 12, hidden: 10, d: 8 }],
         [options.loss === 'dcl' || options.loss === 'dualtemp' ? 'jit-sliced' : 'jit', { n: 21, din: 7, hidden: 9, d: 6 }],
       ];
-      for (const [mode, s] of cases) {
-        const { x1, x2, w } = drawBatch(rng, s);
-        const where = `${JSON.stringify(options)} ${mode} N=${s.n} D=${s.d}`;
-        const r = await rt.call('jaxStepCompare', x1, x2, w, s, options, mode);
-        const ref = referenceLoss(r.z1, r.z2, s.n, s.d, options);
-        const le = lossError(r.loss, ref.loss);
-        if (process.env.JAX_LOG) console.log(`${where}: loss ${le.describe}`);
-        expect(le.ok, `${where}: loss ${r.loss} vs reference ${ref.loss} (${le.describe})`).toBe(true);
-        expectGrads(`${where} step vs reference`, r.grads, r.refGrads, 'stepGrad');
-        worst.stepLoss = Math.max(worst.stepLoss, Math.abs(r.loss - ref.loss) / Math.abs(ref.loss));
-        expect(r.perAnchor.length).toBe(2 * s.n);
-        for (let a = 0; a < 2 * s.n; a++) {
-          const pe = perAnchorError(r.perAnchor[a]!, ref.perAnchor[a]!, resolveOptions(options).temperature, options.loss === 'dualtemp' ? 10 : 1);
-          expect(pe.ok, `${where}: perAnchor[${a}] ${r.perAnchor[a]} vs ${ref.perAnchor[a]} (${pe.describe})`).toBe(true);
-        }
-        const be = lossError(r.baselineLoss, ref.loss);
-        expect(be.ok, `${where}: jax-ops baseline loss ${r.baselineLoss} vs ${ref.loss} (${be.describe})`).toBe(true);
-        expectGrads(`${where} jax-ops baseline vs reference`, r.baselineGrads, r.refGrads, 'baselineGrad');
-        worst.baselineLoss = Math.max(worst.baselineLoss, Math.abs(r.baselineLoss - ref.loss) / Math.abs(ref.loss));
-        expect(r.paramRefCounts, `${where}: the step consumed exactly its reference to each parameter`).toEqual([1, 1, 1]);
-      }
+      for (const [mode, s] of cases) await compareStep(options as ThirdWaveOptions, mode, s);
+    });
+
+    it.each(THIRD_WAVE)('$name: step loss, ∂L/∂τ, ∂L/∂b = reference; parameter grads and jax-ops baseline = reference', async ({ options, mode, shape, forms }) => {
+      await compareStep(options(shape.n, rng), mode, shape, forms);
     });
 
     it('a 300-step training loop (jit encoder, DCL) lowers the loss', async () => {
@@ -146,6 +217,10 @@ export function jaxSuite(runtime: TestRuntimeName): void {
         'dispatcher on another device': /the dispatcher runs on a different GPUDevice than jax-js/,
         'unknown loss': /unknown loss "nope"/,
         'temperature ≤ 0': /temperature must be a finite number > 0/,
+        'supcon without labels': /supcon needs labels/,
+        'labels of length N + 1': /contrastiveValueAndGrad: labels has 7 values, expected N = 6/,
+        'float32 jax labels': /contrastiveValueAndGrad: labels must be a jax-js int32 array \(x\.astype\(np\.int32\)\), got float32/,
+        'bias with supcon': /bias applies to siglip only, not to supcon/,
       };
       for (const [name, pattern] of Object.entries(expected)) {
         const c = byName[name];
