@@ -2,19 +2,28 @@
  * The fused-loss matrix (test/suites/fused-loss.ts) in this Node process on Dawn (npm `webgpu`),
  * over a subset of the (N, D) pairs that keeps the edges: N = 2 and a split candidate axis with a
  * short last chunk (N = 257); D = 1 and an odd width (33); and the third wave's cases
- * (test/suites/third-wave.ts: supcon, siglip). One file, so both share one compiled dispatcher
- * (compiling the kernels takes tens of seconds on SwiftShader).
+ * (test/suites/third-wave.ts: supcon, siglip, and the tfjs op with them on tfjs's own device).
+ * One file, so the suites share one compiled dispatcher (compiling the kernels takes tens of
+ * seconds on SwiftShader).
  */
 import { fusedLossSuite } from './suites/fused-loss.js';
-import { thirdWaveSuite } from './suites/third-wave.js';
-import { describe, it } from 'vitest';
-import { openRuntime } from './harness/runtime.js';
+import { tfjsThirdWaveSuite, thirdWaveSuite } from './suites/third-wave.js';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { openRuntime, type TestRuntime } from './harness/runtime.js';
 import { referenceLoss } from '../src/reference/index.js';
 import { freshRng } from './reference/helpers.js';
 import { expectMatchesReference } from './support/expect-reference.js';
 
 fusedLossSuite('node', { ns: [2, 257], ds: [1, 33] });
 thirdWaveSuite('node');
+
+// The tfjs op on Dawn (tfjs's webgpu backend in this Node process), with the third wave's losses.
+let nodeRuntime: TestRuntime;
+beforeAll(async () => {
+  nodeRuntime = await openRuntime('node');
+});
+afterAll(async () => nodeRuntime?.close());
+tfjsThirdWaveSuite('node', () => nodeRuntime);
 
 /**
  * Regression (found on Dawn, where subnormals flush to 0): dualtemp with a dominant positive at

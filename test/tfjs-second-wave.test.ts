@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPage, type TestPage } from './harness/page.js';
+import { tfjsThirdWaveSuite } from './suites/third-wave.js';
 import { DEFAULT_TEMPERATURE, DIAGNOSTIC_NAMES } from '../src/options.js';
 import { referenceLoss } from '../src/reference/index.js';
 import { freshRng } from './reference/helpers.js';
@@ -22,6 +23,9 @@ beforeAll(async () => {
   page = await openPage();
 });
 afterAll(async () => page?.close());
+
+// The third wave's losses through the op, on this page (its dispatcher on tfjs's device is compiled already).
+tfjsThirdWaveSuite('chromium', () => page);
 
 const gaussian = (len: number) => new Float32Array(len).map(() => rng.gaussian());
 

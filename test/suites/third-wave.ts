@@ -6,7 +6,9 @@
  * τ read on the GPU; both with splits of the candidate axis (N = 150, 200). Checked: loss, ℓ_a,
  * ∂L/∂z1, ∂L/∂z2 (MATH.md's tolerances), ∂L/∂τ and ∂L/∂b (1e-4 relative, or the f32 floor of
  * terms of size 1/τ²), outputs poisoned first, inputs and labels unchanged, forward-only and
- * compute() bit for bit equal to encode. Fresh random inputs (seed printed; THIRD_WAVE_SEED reproduces).
+ * compute() bit for bit equal to encode; a τ or b read on the GPU that is invalid gives NaN outputs.
+ * Fresh random inputs (seed printed; THIRD_WAVE_SEED reproduces). `tfjsThirdWaveSuite` runs the
+ * tfjs op with both losses (test/tfjs-second-wave.test.ts in Chromium, test/fused-loss.node.test.ts on Dawn).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRuntime, type TestRuntime, type TestRuntimeName } from '../harness/runtime.js';
@@ -131,6 +133,27 @@ export function thirdWaveSuite(runtime: TestRuntimeName): void {
       for (const [name, ok] of Object.entries(got)) expect(ok, `${runtime}: ${name}`).toBe(true);
     });
 
+    it('worst relative errors (printed)', () => {
+      console.log(`[third-wave ${runtime}] worst relative errors: ${JSON.stringify(worst)}`);
+    });
+  });
+}
+
+/**
+ * The tfjs op with supcon and siglip on `runtime` (TFJS_THIRD_WAVE_SEED reproduces): labels as
+ * an int32 tensor, τ and b as tf.Variables whose gradients come from the kernels, one SGD step.
+ * `runtime()` is the caller's open runtime: a file that already runs the tfjs op (its page has the
+ * op's dispatcher compiled on tfjs's device) hosts these cases, so they add no compile.
+ */
+export function tfjsThirdWaveSuite(runtimeName: TestRuntimeName, runtime: () => Pick<TestRuntime, 'call'>): void {
+  const seed = process.env.TFJS_THIRD_WAVE_SEED ? Number(process.env.TFJS_THIRD_WAVE_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+  console.log(`[tfjs third-wave ${runtimeName}] random seed ${seed} (reproduce with TFJS_THIRD_WAVE_SEED=${seed})`);
+  const rng = makeRng(seed);
+  const worst: Record<string, number> = {};
+  const note = (key: string, got: number, want: number) => {
+    if (Math.abs(want) > 1e-6) worst[key] = Math.max(worst[key] ?? 0, Math.abs(got - want) / Math.abs(want));
+  };
+  describe(`the tfjs op with supcon and siglip on ${runtimeName}, against the reference`, () => {
     const LEARNING_RATE = 0.01;
     const TFJS_CASES: { name: string; n: number; d: number; wire: (n: number) => TfjsThirdWaveWire }[] = [
       { name: 'supcon, repeated sparse labels, τ learned', n: 40, d: 12, wire: (n) => ({ loss: 'supcon', temperature: 0.1, baseTemperature: 0.07, labels: Array.from({ length: n }, () => sparseCodes[Math.floor(rng.uniform() * 5)]!), learningRate: LEARNING_RATE }) },
@@ -149,8 +172,8 @@ export function thirdWaveSuite(runtime: TestRuntimeName): void {
           gradTemperature: true,
           ...(isSigLip ? { gradBias: true } : {}),
         } as LossOptions);
-        const got = await rt.call('tfjsThirdWaveRun', z1, z2, c.n, c.d, wire);
-        const where = `${runtime} tfjs op ${c.name} N=${c.n} D=${c.d} (seed ${seed})`;
+        const got = await runtime().call('tfjsThirdWaveRun', z1, z2, c.n, c.d, wire);
+        const where = `${runtimeName} tfjs op ${c.name} N=${c.n} D=${c.d} (seed ${seed})`;
         const le = lossError(got.loss, ref.loss, ref.perAnchor, wire.temperature);
         expect(le.ok, `${where}: loss ${got.loss} vs ${ref.loss} (${le.describe})`).toBe(true);
         for (const [name, g, r] of [['gradZ1', got.gradZ1, ref.gradZ1], ['gradZ2', got.gradZ2, ref.gradZ2]] as const) {
@@ -168,14 +191,14 @@ export function thirdWaveSuite(runtime: TestRuntimeName): void {
         }
         expect(got.labelsUnchanged, `${where}: labels changed`).toBe(true);
         expect(got.leakedTensors, `${where}: tensors leaked`).toBe(0);
-        note(`tfjs ${wire.loss} loss`, got.loss, ref.loss);
-        note(`tfjs ${wire.loss} ∂L/∂τ`, got.gradTemperature, ref.gradTemperature);
-        if (isSigLip) note('tfjs siglip ∂L/∂b', got.gradBias!, ref.gradBias!);
+        note(`${wire.loss} loss`, got.loss, ref.loss);
+        note(`${wire.loss} ∂L/∂τ`, got.gradTemperature, ref.gradTemperature);
+        if (isSigLip) note('siglip ∂L/∂b', got.gradBias!, ref.gradBias!);
       });
     }
 
     it('worst relative errors (printed)', () => {
-      console.log(`[third-wave ${runtime}] worst relative errors: ${JSON.stringify(worst)}`);
+      console.log(`[tfjs third-wave ${runtimeName}] worst relative errors: ${JSON.stringify(worst)}`);
     });
   });
 }
