@@ -86,15 +86,15 @@ export interface EncodeArgs {
    * (usage COPY_SRC) whose first two f32 are `1/τ` and `1/(τ·m)` (m = `dtM`; any finite value
    * for the other losses). They are copied into the kernels' uniforms on the GPU timeline,
    * ahead of this call's passes, so τ never has to be read back; `options.temperature` must
-   * then be left out. The CPU cannot check this τ: a value ≤ 0 or too small for f32 gives a
-   * wrong or NaN loss, so make the caller's computation of these two floats guard it (the tfjs
-   * op writes NaN for τ ≤ 0).
+   * then be left out. The CPU cannot check this τ; the kernels make every output NaN when 1/τ is
+   * ≤ 0 or not finite, or 1/(τ·m) is not finite. A positive τ too small for the option range
+   * (1/τ finite but beyond 1e12) is not caught: guard it where the two floats are computed.
    */
   temperatureParams?: GPUBuffer;
   /**
    * siglip's bias read on the GPU (a learnable b): a buffer (usage COPY_SRC) whose first f32 is b,
    * copied into the kernels' uniform on the GPU timeline like `temperatureParams`; `options.bias`
-   * must then be left out.
+   * must then be left out. A b that is not finite makes every output NaN.
    */
   biasParams?: GPUBuffer;
   /**
