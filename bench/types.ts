@@ -3,8 +3,11 @@
  * holds. Shared by both sides, so it imports nothing.
  */
 
-/** The loss names (kept local so the page bundle does not pull Node-only code). */
-export type BenchLoss = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
+/** The losses with a bank (queue) form (kept local so the page bundle does not pull Node-only code). */
+export type BankLoss = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
+
+/** The loss names: the bank-capable five and the third wave (labels, pairwise sigmoid; bench/loss-options.ts). */
+export type BenchLoss = BankLoss | 'supcon' | 'siglip';
 
 /** The programs timed: the fused kernels, tfjs ops under valueAndGrads, and tfjs's bare matMul. */
 export type BenchPath = 'fused' | 'tfjs' | 'tfjs-matmul' | 'wgsl-gemm' | 'torch';
