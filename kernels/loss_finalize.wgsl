@@ -32,6 +32,9 @@
 //   uniformity  = ½ Σ_views [ log Σ_{i in view} exp(stats[i].w) − log(N(N−1)) ]   (NaN for N = 1)
 //   positiveProbability = (1/A) Σ_{a<A} sigmoid(−x_a);  npcMultiplier = (1/A) Σ_{a<A} sigmoid(x_a)
 //   (summed as written, not as 1 − positiveProbability, which loses the small values).
+// GPU-read parameters: when 1/τ is ≤ 0 or not finite, 1/(τ·m) is not finite, or b is not finite
+// (possible only with temperatureParams/biasParams, which no CPU check sees), loss, per_anchor,
+// coefs (hence the gradients), grad_tau and ∂L/∂b are NaN.
 //
 // Bindings (group 0):
 //   0 uniform     params      : FinalParams
@@ -55,7 +58,7 @@ struct FinalParams {
   weight_grad: u32, // dclw: 1 = gradient flows through w
   flags: u32,       // TAU_GRADIENT | DIAGNOSTICS | BIAS_GRADIENT
   nan_bits: u32,    // 0x7fc00000, a quiet NaN (WGSL rejects NaN constants, so it comes at run time)
-  pad1: u32,
+  bias: f32,        // siglip's b (0 for the others): only checked here, see outputs_poisoned
   pad2: u32,
   inv_tau: f32,
   inv_tau2: f32,
@@ -85,6 +88,24 @@ const TAU_GRADIENT: u32 = 1u;
 const DIAGNOSTICS: u32 = 2u;
 const BIAS_GRADIENT: u32 = 4u;
 const NEG_BIG: f32 = -3.0e38;
+
+// τ and b may be copied in on the GPU (temperatureParams, biasParams), past every CPU check: a
+// 1/τ that is ≤ 0 or not finite, or a b that is not finite, makes every output NaN, never a
+// plausible value. Tested on the bits: WGSL lets a compiler assume floats are finite, so NaN
+// comparisons may fold away. Set once at the start of main.
+var<private> outputs_poisoned: bool;
+
+fn non_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u; }
+
+fn gpu_params_invalid() -> bool {
+  let t = bitcast<u32>(params.inv_tau);
+  let not_positive = (t & 0x80000000u) != 0u || t == 0u;
+  return not_positive || non_finite(params.inv_tau) || non_finite(params.inv_tau2) || non_finite(params.bias);
+}
+
+// x, or NaN when the GPU-read parameters are invalid.
+fn checked(x: f32) -> f32 { return select(x, bitcast<f32>(params.nan_bits), outputs_poisoned); }
+fn checked2(v: vec2<f32>) -> vec2<f32> { return vec2<f32>(checked(v.x), checked(v.y)); }
 
 var<workgroup> red_a: array<vec4<f32>, WG>;
 var<workgroup> red_b: array<vec4<f32>, WG>;
@@ -221,15 +242,15 @@ fn supcon_finalize(lid: u32) {
     let s = stats[a];
     // lse_a and the positives' mean logit are both stored as excesses over 1/τ: no 1/τ-sized terms.
     let l = kappa * (s.x - s.y);
-    per_anchor[a] = l;
-    coefs[a] = vec2<f32>(scale, scale / s.w);
+    per_anchor[a] = checked(l);
+    coefs[a] = checked2(vec2<f32>(scale, scale / s.w));
     acc += vec4<f32>(l, (s.z - params.inv_tau) - s.y, 0.0, 0.0);
   }
   let total = workgroup_total(lid, acc);
   if (lid == 0u) {
     let count = f32(2u * n);
-    loss[0] = total.x / count;
-    if ((params.flags & TAU_GRADIENT) != 0u) { grad_tau[0] = up * params.inv_tau * (total.x - kappa * total.y) / count; }
+    loss[0] = checked(total.x / count);
+    if ((params.flags & TAU_GRADIENT) != 0u) { grad_tau[0] = checked(up * params.inv_tau * (total.x - kappa * total.y) / count); }
   }
 }
 
@@ -242,21 +263,22 @@ fn siglip_finalize(lid: u32) {
   for (var a = lid; a < 2u * n; a += WG) {
     if (a < n) {
       let s = stats[a];
-      per_anchor[a] = s.x;
+      per_anchor[a] = checked(s.x);
       acc += vec4<f32>(s.x, s.y, s.z, 0.0);
     }
-    coefs[a] = vec2<f32>(coef, 0.0);
+    coefs[a] = checked2(vec2<f32>(coef, 0.0));
   }
   let total = workgroup_total(lid, acc);
   if (lid == 0u) {
-    loss[0] = total.x / f32(n);
-    if ((params.flags & TAU_GRADIENT) != 0u) { grad_tau[0] = -up * params.inv_tau * total.z / f32(n); }
-    if ((params.flags & BIAS_GRADIENT) != 0u) { diagnostics[0] = up * total.y / f32(n); } // ∂L/∂b (header)
+    loss[0] = checked(total.x / f32(n));
+    if ((params.flags & TAU_GRADIENT) != 0u) { grad_tau[0] = checked(-up * params.inv_tau * total.z / f32(n)); }
+    if ((params.flags & BIAS_GRADIENT) != 0u) { diagnostics[0] = checked(up * total.y / f32(n)); } // ∂L/∂b (header)
   }
 }
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
+  outputs_poisoned = gpu_params_invalid();
   if (params.loss_kind == SUPCON) { supcon_finalize(lid); return; }
   if (params.loss_kind == SIGLIP) { siglip_finalize(lid); return; }
   let n = params.n;
@@ -274,7 +296,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     var pc = 0.0;
     if (a < anchors) {
       let t = anchor_terms(a);
-      per_anchor[a] = t.x;
+      per_anchor[a] = checked(t.x);
       cc = scale * t.y;
       pc = -scale * t.z;
       let s_pos = cos_pos(a) * params.inv_tau;
@@ -288,7 +310,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       let s_bar = rs_sum / r_sum;
       pc += up * pi_of(j) * (pair[j].x * params.inv_tau - s_bar) * params.inv_sigma;
     }
-    coefs[a] = vec2<f32>(cc, pc);
+    coefs[a] = checked2(vec2<f32>(cc, pc));
   }
   workgroupBarrier();
   red_a[lid] = acc;
@@ -298,8 +320,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   if (lid == 0u) {
     let total = red_a[0];
     let count = f32(anchors);
-    loss[0] = total.x / count;
-    if ((params.flags & TAU_GRADIENT) != 0u) { grad_tau[0] = -up * params.inv_tau * total.y / count; }
+    loss[0] = checked(total.x / count);
+    if ((params.flags & TAU_GRADIENT) != 0u) { grad_tau[0] = checked(-up * params.inv_tau * total.y / count); }
     if (diag) {
       // log(N(N−1)) as two logs: N² overflows nothing in f32, but this keeps full precision.
       let log_pairs = log(f32(n)) + log(f32(n - 1u));

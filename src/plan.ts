@@ -330,10 +330,14 @@ export const TEMPERATURE_FIELDS: readonly { constant: ConstantName; byteOffset: 
 ];
 
 /**
- * Where siglip's bias lives in the uniforms: TileParams.bias, one f32 at byte 52. With a bias read
- * on the GPU (`EncodeArgs.biasParams`) the dispatcher copies those 4 bytes into it.
+ * Where siglip's bias lives in the uniforms: TileParams.bias, one f32 at byte 52, and FinalParams.bias
+ * at byte 24 (where loss_finalize checks it is finite). With a bias read on the GPU
+ * (`EncodeArgs.biasParams`) the dispatcher copies those 4 bytes into both.
  */
-export const BIAS_FIELDS: readonly { constant: ConstantName; byteOffset: number }[] = [{ constant: 'tile', byteOffset: 52 }];
+export const BIAS_FIELDS: readonly { constant: ConstantName; byteOffset: number }[] = [
+  { constant: 'tile', byteOffset: 52 },
+  { constant: 'final', byteOffset: 24 }, // FinalParams.bias: checked there (a non-finite b gives NaN outputs)
+];
 
 /** One uniform field read on the GPU: where it goes, how many bytes, and the caller's buffer it comes from. */
 export interface GpuParamField {
@@ -413,7 +417,8 @@ export function packFinalParams(n: number, o: ResolvedLossOptions): Uint32Array 
     (o.gradTemperature ? FINAL_FLAGS.tauGradient : 0) |
     (o.diagnostics ? FINAL_FLAGS.diagnostics : 0) |
     (o.gradBias ? FINAL_FLAGS.biasGradient : 0);
-  u[5] = 0x7fc00000; // a quiet NaN's bits: uniformity for N = 1
+  u[5] = 0x7fc00000; // a quiet NaN's bits: uniformity for N = 1, outputs of invalid GPU-read τ or b
+  f[6] = o.loss === 'siglip' ? o.bias : 0;
   f[8] = 1 / o.temperature;
   f[9] = 1 / (o.temperature * o.dtM);
   f[10] = 1 / o.sigma;

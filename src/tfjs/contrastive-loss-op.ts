@@ -30,7 +30,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { ContrastiveLoss, type LossOutputs } from '../contrastive-loss.js';
-import type { LossOptions } from '../options.js';
+import { BIAS_RANGE, type LossOptions } from '../options.js';
 import { activeWebGPUBackend, flushBackend, toThisGPU } from './backend.js';
 import { resolveTfjsOptions, type ResolvedTfjsOptions, type TfjsLossOptions } from './op-options.js';
 
@@ -128,7 +128,14 @@ interface FusedResult {
   gradZ1?: tf.Tensor2D;
   gradZ2?: tf.Tensor2D;
   gradTemperature?: tf.Scalar;
+  gradBias?: tf.Scalar;
   diagnostics?: tf.Tensor1D;
+}
+
+/** The learnable scalars of one call, as tensors (each gets its gradient from the kernels). */
+interface LearnedScalars {
+  tau?: tf.Tensor;
+  bias?: tf.Tensor;
 }
 
 /**
@@ -146,10 +153,18 @@ function temperatureParams(tau: tf.Tensor, m: number): tf.Tensor1D {
   });
 }
 
+/** `[b]` from a scalar b tensor, on the GPU: NaN outside the option's range (±1e12), like τ above. */
+function biasParams(bias: tf.Tensor): tf.Tensor1D {
+  return tf.tidy(() => {
+    const b = tf.reshape(bias, [1]);
+    return tf.where(tf.lessEqual(tf.abs(b), BIAS_RANGE.max), b, tf.fill([1], NaN)) as tf.Tensor1D;
+  });
+}
+
 /**
  * Run the fused kernels on two views that live on the webgpu backend. Returns tfjs tensors
- * (the loss scalar; the N×D gradients and ∂L/∂τ when `backward`; the diagnostics when asked),
- * owned by tfjs.
+ * (the loss scalar; the N×D gradients, ∂L/∂τ and ∂L/∂b when `backward` and τ, b are tensors;
+ * the diagnostics when asked), owned by tfjs.
  */
 function runFused(
   backend: WebGPUBackend,
@@ -159,41 +174,48 @@ function runFused(
   d: number,
   o: ResolvedTfjsOptions,
   options: ContrastiveLossOpOptions,
-  tau: tf.Tensor | undefined,
+  learned: LearnedScalars,
   backward: boolean,
 ): FusedResult {
   const cl = contrastiveLossDispatcher();
+  // Everything the kernels read, each made resident and copied by dataToGPU; the index of each in `refs`.
   const onGpu: tf.Tensor[] = [z1, z2];
-  const params = tau ? temperatureParams(tau, o.resolved.dtM) : undefined;
-  if (params) onGpu.push(params);
-  if (o.bankTensor) onGpu.push(o.bankTensor);
+  const add = (t: tf.Tensor | undefined) => (t ? onGpu.push(t) - 1 : -1);
+  const made: tf.Tensor[] = []; // tensors made here, disposed once copied
+  const keep = <T extends tf.Tensor>(t: T) => (made.push(t), t);
+  const paramsAt = add(learned.tau && keep(temperatureParams(learned.tau, o.resolved.dtM)));
+  const biasAt = add(learned.bias && keep(biasParams(learned.bias)));
+  const bankAt = add(o.bankTensor);
+  const labelsAt = add(o.labels === undefined ? undefined : o.labels instanceof tf.Tensor ? o.labels : keep(tf.tensor1d(o.labels, 'int32')));
   for (const t of onGpu) toThisGPU(backend, t);
   // Copies into tfjs-pooled buffers; each call submits tfjs's pending commands with its copy.
   const refs = onGpu.map((t) => t.dataToGPU());
-  params?.dispose();
+  tf.dispose(made);
+  const bufferAt = (i: number) => (i < 0 ? undefined : refs[i]!.buffer);
   let out: LossOutputs | undefined;
   try {
     if (refs.some((r) => !r.buffer)) throw new Error('contrastiveLoss: the webgpu backend returned no GPUBuffer for an input');
-    const [in1, in2] = refs;
-    const paramsBuffer = params ? refs[2]!.buffer : undefined;
-    const bankBuffer = o.bankTensor ? refs[refs.length - 1]!.buffer : o.gpuBank?.buffer;
-    const { temperature: _t, bank: _b, ...rest } = options;
+    const bankBuffer = bufferAt(bankAt) ?? o.gpuBank?.buffer;
+    const labelsBuffer = bufferAt(labelsAt);
+    const { temperature: _t, bank: _b, labels: _l, bias: _c, ...rest } = options;
     const lossOptions: LossOptions = {
       ...rest,
-      ...(tau ? {} : { temperature: o.resolved.temperature }),
-      ...(tau && backward ? { gradTemperature: true } : {}),
+      ...(learned.tau ? (backward ? { gradTemperature: true } : {}) : { temperature: o.resolved.temperature }),
+      ...(o.resolved.loss === 'siglip' ? (learned.bias ? (backward ? { gradBias: true } : {}) : { bias: o.resolved.bias }) : {}),
       ...(bankBuffer ? { bank: { buffer: bankBuffer, k: o.resolved.bankRows } } : {}),
+      ...(labelsBuffer ? { labels: labelsBuffer } : {}),
     };
     flushBackend(backend);
     const encoder = backend.device.createCommandEncoder({ label: 'webgpu-contrastive tfjs op' });
     out = cl.encode(encoder, {
-      z1: in1!.buffer!,
-      z2: in2!.buffer!,
+      z1: refs[0]!.buffer!,
+      z2: refs[1]!.buffer!,
       n,
       d,
       options: lossOptions,
       backward,
-      ...(paramsBuffer ? { temperatureParams: paramsBuffer } : {}),
+      ...(paramsAt >= 0 ? { temperatureParams: bufferAt(paramsAt)! } : {}),
+      ...(biasAt >= 0 ? { biasParams: bufferAt(biasAt)! } : {}),
     });
     backend.device.queue.submit([encoder.finish()]);
   } finally {
@@ -202,11 +224,13 @@ function runFused(
   }
   try {
     // Each tf.tensor({buffer}) copies into a tfjs-owned buffer and submits the copy (after ours).
-    const result: FusedResult = { loss: tf.tensor({ buffer: out.loss }, [], 'float32') as tf.Scalar };
+    const scalar = (b: GPUBuffer) => tf.tensor({ buffer: b }, [], 'float32') as tf.Scalar;
+    const result: FusedResult = { loss: scalar(out.loss) };
     if (backward) {
       result.gradZ1 = tf.tensor({ buffer: out.gradZ1! }, [n, d], 'float32') as tf.Tensor2D;
       result.gradZ2 = tf.tensor({ buffer: out.gradZ2! }, [n, d], 'float32') as tf.Tensor2D;
-      if (out.gradTemperature) result.gradTemperature = tf.tensor({ buffer: out.gradTemperature }, [], 'float32') as tf.Scalar;
+      if (out.gradTemperature) result.gradTemperature = scalar(out.gradTemperature);
+      if (out.gradBias) result.gradBias = scalar(out.gradBias);
     }
     if (out.diagnostics) result.diagnostics = tf.tensor({ buffer: out.diagnostics }, [4], 'float32') as tf.Tensor1D;
     return result;
@@ -248,7 +272,7 @@ function runFused(
 export function contrastiveLoss(z1: tf.Tensor2D, z2: tf.Tensor2D, options: ContrastiveLossOpOptions): tf.Scalar {
   const backend = activeWebGPUBackend('contrastiveLoss');
   const [n, d] = checkInputs(z1, z2);
-  const o = resolveTfjsOptions('contrastiveLoss', options, d);
+  const o = resolveTfjsOptions('contrastiveLoss', options, d, n);
   const minRows = o.resolved.bankRows > 0 ? 1 : 2;
   if (n < minRows) {
     throw new RangeError(`contrastiveLoss: N must be ≥ ${minRows}${minRows === 2 ? ' (no negatives with N = 1; a bank allows N = 1)' : ''}, got ${n}`);
@@ -260,31 +284,26 @@ export function contrastiveLoss(z1: tf.Tensor2D, z2: tf.Tensor2D, options: Contr
     latestDiagnostics?.dispose();
     latestDiagnostics = tf.keep(r.diagnostics);
   };
-  const tau = o.tauTensor;
-  if (!tau) {
-    const op = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
-      const r = runFused(backend, a, b, n, d, o, options, undefined, backward);
-      keepDiagnostics(r);
-      if (backward) save([r.gradZ1!, r.gradZ2!]);
-      return {
-        value: r.loss,
-        gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [tf.mul(dy, saved[0]!), tf.mul(dy, saved[1]!)],
-      };
-    }) as unknown as Parameters<typeof tf.customGrad>[0]);
-    return op(z1, z2) as tf.Scalar;
-  }
-  const op = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, t: tf.Tensor, save: tf.GradSaveFunc) => {
-    const r = runFused(backend, a, b, n, d, o, options, t, backward);
+  // The differentiable inputs: the views, then τ and b when they are tensors (labels and a bank get no gradient).
+  const learnedNames = (['tau', 'bias'] as const).filter((k) => (k === 'tau' ? o.tauTensor : o.biasTensor));
+  const learnedInputs = learnedNames.map((k) => (k === 'tau' ? o.tauTensor! : o.biasTensor!));
+  const op = tf.customGrad(((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [a, b, ...scalars] = args as tf.Tensor[];
+    const learned: LearnedScalars = {};
+    learnedNames.forEach((k, i) => (learned[k] = scalars[i]));
+    const r = runFused(backend, a as tf.Tensor2D, b as tf.Tensor2D, n, d, o, options, learned, backward);
     keepDiagnostics(r);
-    if (backward) save([r.gradZ1!, r.gradZ2!, r.gradTemperature!]);
+    const gradOf = { tau: r.gradTemperature, bias: r.gradBias };
+    if (backward) save([r.gradZ1!, r.gradZ2!, ...learnedNames.map((k) => gradOf[k]!)]);
     return {
       value: r.loss,
       gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [
         tf.mul(dy, saved[0]!),
         tf.mul(dy, saved[1]!),
-        tf.reshape(tf.mul(dy, saved[2]!), t.shape),
+        ...scalars.map((t, i) => tf.reshape(tf.mul(dy, saved[2 + i]!), t.shape)),
       ],
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(z1, z2, tau) as tf.Scalar;
+  return op(z1, z2, ...learnedInputs) as tf.Scalar;
 }

@@ -23,9 +23,11 @@ function maskedLse(logits: tf.Tensor2D, keep: tf.Tensor2D): tf.Tensor1D {
   return tf.logSumExp(tf.where(keep, logits, tf.fill(logits.shape, -Infinity)), 1) as tf.Tensor1D;
 }
 
-/** Options of the baseline, resolved; `tau` is a number or a scalar tensor (a learnable τ). */
+/** Options of the baseline, resolved; `tau` and `b` are numbers or scalar tensors (learnable). */
 interface BaselineOptions extends ResolvedLossOptions {
   tau: number | tf.Scalar;
+  /** siglip's logit bias. */
+  b: number | tf.Scalar;
 }
 
 /** `τ·m` as a number or a tensor, like τ. */
@@ -126,20 +128,54 @@ function bankForm(u1: tf.Tensor2D, u2: tf.Tensor2D, bank: tf.Tensor2D, n: number
 }
 
 /**
+ * SupCon (docs/FORMULAS.md "SupCon and SigLIP"): every row of U = [u1; u2] an anchor, positives
+ * the other rows with its label, the denominator every other row; `(τ/τ_base)·mean_a ℓ_a`.
+ */
+function supCon(u1: tf.Tensor2D, u2: tf.Tensor2D, n: number, labels: tf.Tensor1D, o: BaselineOptions): tf.Scalar {
+  const U = tf.concat([u1, u2], 0);
+  const S = tf.div(tf.matMul(U, U, false, true), o.tau) as tf.Tensor2D;
+  const y = tf.concat([labels, labels]);
+  const notSelf = tf.logicalNot(tf.cast(tf.eye(2 * n), 'bool')) as tf.Tensor2D;
+  const positive = tf.logicalAnd(tf.equal(tf.expandDims(y, 1), tf.expandDims(y, 0)), notSelf) as tf.Tensor2D;
+  const lse = maskedLse(S, notSelf);
+  const positiveMean = tf.div(tf.sum(tf.where(positive, S, tf.zerosLike(S)), 1), tf.sum(tf.cast(positive, 'float32'), 1));
+  const factor = typeof o.tau === 'number' ? o.tau / o.baseTemperature : tf.div(o.tau, o.baseTemperature);
+  return tf.mul(factor, tf.mean(tf.sub(lse, positiveMean))) as tf.Scalar;
+}
+
+/**
+ * SigLIP (docs/FORMULAS.md "SupCon and SigLIP"): logits `u1·u2ᵀ/τ + b`, label +1 on the diagonal
+ * and −1 elsewhere, `Σ softplus(−t·l) / N` (open_clip's SigLipLoss).
+ */
+function sigLip(u1: tf.Tensor2D, u2: tf.Tensor2D, n: number, o: BaselineOptions): tf.Scalar {
+  const logits = tf.add(tf.div(tf.matMul(u1, u2, false, true), o.tau), o.b);
+  const signs = tf.sub(tf.mul(tf.eye(n), 2), 1);
+  return tf.div(tf.sum(tf.softplus(tf.neg(tf.mul(signs, logits)))), n) as tf.Scalar;
+}
+
+/**
  * The loss of two N×D views as a chain of tfjs ops (differentiable with `tf.grad`), every
- * option of docs/FORMULAS.md included (`negatives`, `bank`, τ as a tensor). Returns the reported mean
- * loss of docs/FORMULAS.md. `gradTemperature` and `diagnostics` are outputs of the fused op only: here
- * τ's gradient is `tf.grad` of a tensor τ, and the diagnostics are not computed.
+ * option of docs/FORMULAS.md included (`negatives`, `bank`, supcon's `labels`, τ and siglip's b as
+ * tensors). Returns the reported mean loss of docs/FORMULAS.md. `gradTemperature`, `gradBias` and
+ * `diagnostics` are outputs of the fused op only: here τ's and b's gradients are `tf.grad` of
+ * tensors, and the diagnostics are not computed.
  */
 export function tfjsOpsLoss(z1: tf.Tensor2D, z2: tf.Tensor2D, options: TfjsLossOptions): tf.Scalar {
   const [n, d] = z1.shape;
-  const { resolved, tauTensor, bankTensor, gpuBank } = resolveTfjsOptions('tfjsOpsLoss', options, d);
+  const { resolved, tauTensor, bankTensor, gpuBank, labels, biasTensor } = resolveTfjsOptions('tfjsOpsLoss', options, d, n);
   if (gpuBank) throw new TypeError('tfjsOpsLoss: the bank must be a tf.Tensor here (a GPU bank is for the fused op)');
   return tf.tidy(() => {
-    const o: BaselineOptions = { ...resolved, tau: tauTensor ? (tf.reshape(tauTensor, []) as tf.Scalar) : resolved.temperature };
+    const scalar = (t: tf.Tensor) => tf.reshape(t, []) as tf.Scalar;
+    const o: BaselineOptions = {
+      ...resolved,
+      tau: tauTensor ? scalar(tauTensor) : resolved.temperature,
+      b: biasTensor ? scalar(biasTensor) : resolved.bias,
+    };
     const u1 = l2normalize(z1);
     const u2 = l2normalize(z2);
     if (bankTensor) return bankForm(u1, u2, bankTensor, n, o);
+    if (o.loss === 'supcon') return supCon(u1, u2, n, labels instanceof tf.Tensor ? labels : tf.tensor1d(labels!, 'int32'), o);
+    if (o.loss === 'siglip') return sigLip(u1, u2, n, o);
     return o.loss === 'dualtemp' ? dualTemperature(u1, u2, n, o) : pairwise(u1, u2, n, o);
   });
 }

@@ -12,7 +12,8 @@ import { jaxReady, jaxStepCompare, jaxStepErrors, jaxTrainingLoop } from './jax-
 import { negativeQueueErrors, negativeQueueRun } from './negative-queue-page.js';
 import { temperatureParamsErrors, temperatureParamsRuns } from './gpu-temperature-page.js';
 import { bankPastLimits, computeControls, createProgress, destroyWhileComputing, readOutputsRun } from './api-page.js';
-import { runThirdWave, thirdWaveErrors } from './third-wave-page.js';
+import { invalidGpuParams, runThirdWave, thirdWaveErrors } from './third-wave-page.js';
+import { tfjsThirdWaveRun } from './tfjs-third-wave-page.js';
 import { tfjsLearnTemperature, tfjsMoCoQueue, tfjsSecondWaveCompare, tfjsSecondWaveErrors, tfjsSecondWaveLeak } from './tfjs-second-wave-page.js';
 
 /** Every page function, by name: called through Chromium RPC, or directly in Node (test/harness/runtime.ts). */
@@ -61,6 +62,8 @@ export const pageFunctions = {
   // issue 18: supcon and siglip (test/third-wave.test.ts, and test/fused-loss.node.test.ts beside the fused matrix)
   runThirdWave,
   thirdWaveErrors,
+  invalidGpuParams,
+  tfjsThirdWaveRun,
 };
 
 /** The functions the test page offers (typed calls from Node). */

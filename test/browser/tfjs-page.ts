@@ -53,7 +53,7 @@ async function valueAndGrads(f: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Scalar, t
 }
 
 /** Loss and gradients of the fused op and of the plain-ops baseline, on the webgpu backend. */
-export async function tfjsOpCompare(z1: Float32Array, z2: Float32Array, n: number, d: number, options: Omit<LossOptions, 'bank'>): Promise<OpComparison> {
+export async function tfjsOpCompare(z1: Float32Array, z2: Float32Array, n: number, d: number, options: Omit<LossOptions, 'bank' | 'labels'>): Promise<OpComparison> {
   await useBackend('webgpu');
   const t1 = tf.tensor2d(z1, [n, d]);
   const t2 = tf.tensor2d(z2, [n, d]);
@@ -72,7 +72,7 @@ export async function tfjsOpCompare(z1: Float32Array, z2: Float32Array, n: numbe
 }
 
 /** Leak check of one compare run: tensors alive afterwards minus before. */
-export async function tfjsOpLeak(n: number, d: number, options: Omit<LossOptions, 'bank'>): Promise<number> {
+export async function tfjsOpLeak(n: number, d: number, options: Omit<LossOptions, 'bank' | 'labels'>): Promise<number> {
   await useBackend('webgpu');
   const before = tf.memory().numTensors;
   const t1 = tf.randomNormal([n, d], 0, 1, 'float32', 1) as tf.Tensor2D;
@@ -122,7 +122,7 @@ function snapshot(): MemorySnapshot {
  * fused op. Snapshots memory after step 5 and after the last; counts mapAsync calls in the
  * steps after warm-up (GPUBuffer.prototype.mapAsync patched for the duration).
  */
-export async function tfjsTraining(steps: number, options: Omit<LossOptions, 'bank'>): Promise<TrainingReport> {
+export async function tfjsTraining(steps: number, options: Omit<LossOptions, 'bank' | 'labels'>): Promise<TrainingReport> {
   await useBackend('webgpu');
   const n = 16;
   const din = 24;

@@ -16,14 +16,14 @@ import type { LossOptions } from '../../src/options.js';
 import { errorRecorder, readBack } from './gpu-io.js';
 
 /** Plain-data options: τ as a number (made a tensor when `tauTensor`), the bank as K×D values. */
-export interface WireOptions extends Omit<LossOptions, 'bank'> {
+export interface WireOptions extends Omit<LossOptions, 'bank' | 'labels'> {
   bank?: Float32Array;
   /** Pass τ as a scalar tensor (a tf.Variable), so its gradient flows. */
   tauTensor?: boolean;
 }
 
 /** A scalar tf.Variable (disposing the initial tensor, which tf.variable does not own). */
-function variableScalar(value: number): tf.Variable {
+export function variableScalar(value: number): tf.Variable {
   const init = tf.scalar(value);
   const v = tf.variable(init);
   init.dispose();

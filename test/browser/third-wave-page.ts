@@ -132,3 +132,49 @@ export async function thirdWaveErrors(): Promise<Record<string, string>> {
   for (const b of [z1, z2, labels, short, uniformOnly, one, noCopy]) b.destroy();
   return out;
 }
+
+/**
+ * τ and b read on the GPU past every CPU check: for each bad value, whether every output the
+ * call writes (loss, perAnchor, gradients, ∂L/∂τ, ∂L/∂b) came out NaN. Outputs start at 7, not
+ * NaN, so a NaN is the kernels' own answer, and a good call first shows they are then finite.
+ */
+export async function invalidGpuParams(): Promise<Record<string, boolean>> {
+  const cl = await pageLoss();
+  const device = cl.device;
+  const n = 6;
+  const d = 5;
+  const z = (seed: number) => Float32Array.from({ length: n * d }, (_, i) => Math.sin(seed + i * 1.3));
+  const bz1 = upload(device, z(1));
+  const bz2 = upload(device, z(2));
+  const labels = uploadLabels(device, [0, 1, 0, 1, 2, 2]);
+  const cases: [string, LossOptions, number[], number[] | undefined][] = [
+    ['good siglip', { loss: 'siglip', gradTemperature: true, gradBias: true }, [10, 1], [-10]],
+    ['siglip b = +∞', { loss: 'siglip', gradTemperature: true, gradBias: true }, [10, 1], [Infinity]],
+    ['siglip b = NaN', { loss: 'siglip', gradTemperature: true, gradBias: true }, [10, 1], [NaN]],
+    ['siglip 1/τ < 0', { loss: 'siglip', gradTemperature: true, gradBias: true }, [-10, 1], [-10]],
+    ['supcon 1/τ = +∞', { loss: 'supcon', labels, gradTemperature: true }, [Infinity, 1], undefined],
+    ['dcl 1/τ = 0', { loss: 'dcl', gradTemperature: true }, [0, 0], undefined],
+    ['dualtemp 1/(τm) = NaN', { loss: 'dualtemp', gradTemperature: true }, [10, NaN], undefined],
+  ];
+  const out: Record<string, boolean> = {};
+  for (const [name, options, tau, bias] of cases) {
+    const anchors = options.loss === 'siglip' ? n : 2 * n;
+    const sevens = (count: number) => upload(device, new Float32Array(count).fill(7));
+    const outputs: Partial<LossOutputs> = {
+      loss: sevens(1),
+      perAnchor: sevens(anchors),
+      gradZ1: sevens(n * d),
+      gradZ2: sevens(n * d),
+      gradTemperature: sevens(1),
+      ...(bias ? { gradBias: sevens(1) } : {}),
+    };
+    const temperatureParams = upload(device, new Float32Array(tau));
+    const biasParams = bias ? upload(device, new Float32Array(bias)) : undefined;
+    const got = await encodeAndReadBack(cl, { z1: bz1, z2: bz2, n, d, options, temperatureParams, ...(biasParams ? { biasParams } : {}) }, outputs);
+    const values = Object.values(got).flatMap((v) => Array.from(v!));
+    out[name] = name.startsWith('good') ? values.every(Number.isFinite) : values.every(Number.isNaN);
+    for (const b of [...Object.values(outputs), temperatureParams, biasParams]) b?.destroy();
+  }
+  for (const b of [bz1, bz2, labels]) b.destroy();
+  return out;
+}

@@ -15,8 +15,9 @@ import { planLoss } from '../../src/plan.js';
 import { resolveOptions, type LossOptions } from '../../src/options.js';
 import { makeRng, type Rng } from '../reference/helpers.js';
 import { expectMatchesReference } from '../support/expect-reference.js';
-import { temperatureGradientError } from '../support/tolerances.js';
+import { gradientError, lossError, temperatureGradientError } from '../support/tolerances.js';
 import type { ThirdWaveOptions } from '../browser/third-wave-page.js';
+import type { TfjsThirdWaveWire } from '../browser/tfjs-third-wave-page.js';
 
 interface Case {
   name: string;
@@ -123,6 +124,55 @@ export function thirdWaveSuite(runtime: TestRuntimeName): void {
       };
       for (const [name, pattern] of Object.entries(want)) expect(errors[name], name).toMatch(pattern);
     });
+
+    it('τ or b read on the GPU and invalid (1/τ ≤ 0 or not finite, b not finite): every output NaN, never a plausible value', async () => {
+      const got = await rt.call('invalidGpuParams');
+      expect(Object.keys(got).length).toBe(7);
+      for (const [name, ok] of Object.entries(got)) expect(ok, `${runtime}: ${name}`).toBe(true);
+    });
+
+    const LEARNING_RATE = 0.01;
+    const TFJS_CASES: { name: string; n: number; d: number; wire: (n: number) => TfjsThirdWaveWire }[] = [
+      { name: 'supcon, repeated sparse labels, τ learned', n: 40, d: 12, wire: (n) => ({ loss: 'supcon', temperature: 0.1, baseTemperature: 0.07, labels: Array.from({ length: n }, () => sparseCodes[Math.floor(rng.uniform() * 5)]!), learningRate: LEARNING_RATE }) },
+      { name: 'siglip, τ and b learned', n: 24, d: 10, wire: () => ({ loss: 'siglip', temperature: 0.1, bias: -2, learningRate: LEARNING_RATE }) },
+    ];
+    for (const c of TFJS_CASES) {
+      it(`tfjs op: ${c.name}: loss, ∂L/∂z, ∂L/∂τ${c.name.startsWith('siglip') ? ', ∂L/∂b' : ''} = reference; an SGD step moves τ and b by −lr·gradient`, async () => {
+        const wire = c.wire(c.n);
+        const z1 = new Float32Array(c.n * c.d).map(() => rng.gaussian());
+        const z2 = z1.map((v) => v + 0.3 * rng.gaussian());
+        const isSigLip = wire.loss === 'siglip';
+        const { learningRate: _lr, ...lossWire } = wire;
+        const ref = referenceLoss(z1, z2, c.n, c.d, {
+          ...lossWire,
+          labels: wire.labels ? Int32Array.from(wire.labels) : undefined,
+          gradTemperature: true,
+          ...(isSigLip ? { gradBias: true } : {}),
+        } as LossOptions);
+        const got = await rt.call('tfjsThirdWaveRun', z1, z2, c.n, c.d, wire);
+        const where = `${runtime} tfjs op ${c.name} N=${c.n} D=${c.d} (seed ${seed})`;
+        const le = lossError(got.loss, ref.loss, ref.perAnchor, wire.temperature);
+        expect(le.ok, `${where}: loss ${got.loss} vs ${ref.loss} (${le.describe})`).toBe(true);
+        for (const [name, g, r] of [['gradZ1', got.gradZ1, ref.gradZ1], ['gradZ2', got.gradZ2, ref.gradZ2]] as const) {
+          const ge = gradientError(g, r, c.d);
+          expect(ge.ok, `${where}: ${name} ${ge.describe}`).toBe(true);
+        }
+        expect(got.forwardOnlyLoss, `${where}: forward-only`).toBeCloseTo(got.loss, 5);
+        const te = temperatureGradientError(got.gradTemperature, ref.gradTemperature, wire.temperature);
+        expect(te.ok, `${where}: ∂L/∂τ ${te.describe}`).toBe(true);
+        expect(got.afterStep.temperature, `${where}: τ after one SGD step`).toBeCloseTo(wire.temperature - LEARNING_RATE * ref.gradTemperature, 6);
+        if (isSigLip) {
+          expect(Math.abs(got.gradBias! - ref.gradBias!), `${where}: ∂L/∂b ${got.gradBias} vs ${ref.gradBias}`).toBeLessThanOrEqual(Math.max(1e-4 * Math.abs(ref.gradBias!), 1e-7));
+          expect(got.afterStep.bias, `${where}: b after one SGD step`).toBeCloseTo(wire.bias! - LEARNING_RATE * ref.gradBias!, 5);
+          expect(got.infiniteBiasGivesNaN, `${where}: b = ∞ gives NaN`).toBe(true);
+        }
+        expect(got.labelsUnchanged, `${where}: labels changed`).toBe(true);
+        expect(got.leakedTensors, `${where}: tensors leaked`).toBe(0);
+        note(`tfjs ${wire.loss} loss`, got.loss, ref.loss);
+        note(`tfjs ${wire.loss} ∂L/∂τ`, got.gradTemperature, ref.gradTemperature);
+        if (isSigLip) note('tfjs siglip ∂L/∂b', got.gradBias!, ref.gradBias!);
+      });
+    }
 
     it('worst relative errors (printed)', () => {
       console.log(`[third-wave ${runtime}] worst relative errors: ${JSON.stringify(worst)}`);
