@@ -100,11 +100,15 @@ export function lossStep(options: TfjsLossOptions, z1: tf.Tensor2D, z2: tf.Tenso
 }
 
 /**
- * The tfjs options of `loss` at batch size N (bench/loss-options.ts); `tensors` are the caller's
- * to dispose.
+ * The tfjs options of `loss` at batch size N (bench/loss-options.ts), SupCon's labels as an int32
+ * tensor made here once (resident, like the fused path's labels buffer); `tensors` are the
+ * caller's to dispose.
  */
 export function tfjsLossOptions(loss: BenchLoss, n: number): { options: TfjsLossOptions; tensors: tf.Tensor[] } {
-  return { options: benchLossOptions(loss, n), tensors: [] };
+  const { labels, ...options } = benchLossOptions(loss, n);
+  if (!labels) return { options, tensors: [] };
+  const t = tf.tensor1d(labels, 'int32');
+  return { options: { ...options, labels: t }, tensors: [t] };
 }
 
 /** Time tfjsOpsLoss forward+backward for one loss and shape. */
