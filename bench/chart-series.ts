@@ -11,6 +11,8 @@ const LOSS_COLORS: Record<string, string> = {
   dclw: '#2ca02c',
   flatnce: '#9467bd',
   dualtemp: '#ff7f0e',
+  supcon: '#8c564b',
+  siglip: '#e377c2',
   matmul: '#7f7f7f',
 };
 

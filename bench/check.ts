@@ -5,6 +5,7 @@
  * compared.
  */
 import { referenceLoss } from '../src/reference/index.js';
+import { benchLossOptions } from './loss-options.js';
 import { benchViews } from './random.js';
 import type { BenchPage } from './session.js';
 import type { BenchLoss, CheckRow } from './types.js';
@@ -27,15 +28,19 @@ export function relL2(got: [Float32Array, Float32Array], want: [Float64Array, Fl
   return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
 }
 
-/** Check both paths for each loss; returns one row per (loss, path). */
+/** Check both paths for each loss (with its bench options, bench/loss-options.ts); returns one row per (loss, path). */
 export async function checkAgainstReference(page: BenchPage, losses: BenchLoss[], n: number, d: number, seed: number): Promise<CheckRow[]> {
   const { z1, z2 } = benchViews(n, d, seed);
   const rows: CheckRow[] = [];
   for (const loss of losses) {
-    const ref = referenceLoss(z1, z2, n, d, { loss });
+    const ref = referenceLoss(z1, z2, n, d, benchLossOptions(loss, n));
     const got = await page.call('runBothPaths', z1, z2, n, d, loss);
     for (const path of ['fused', 'tfjs'] as const) {
       const v = got[path];
+      if ('error' in v) {
+        rows.push({ loss, path, n, d, loss_rel_err: NaN, grad_rel_l2: NaN, ok: false, error: v.error });
+        continue;
+      }
       const lossRel = Math.abs(v.loss - ref.loss) / Math.max(Math.abs(ref.loss), 1e-30);
       const gradRel = relL2([v.gradZ1, v.gradZ2], [ref.gradZ1, ref.gradZ2]);
       const ok = Number.isFinite(v.loss) && lossRel <= LOSS_REL_TOL && gradRel <= GRAD_REL_L2_TOL;

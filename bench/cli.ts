@@ -3,9 +3,12 @@
  * SwiftShader); any flag given explicitly overrides the preset.
  */
 import { parseArgs } from 'node:util';
-import type { BenchLoss, BenchRuntime, CaseSpec } from './types.js';
+import type { BankLoss, BenchLoss, BenchRuntime, CaseSpec } from './types.js';
 
-const ALL_LOSSES: readonly BenchLoss[] = ['ntxent', 'dcl', 'dclw', 'flatnce', 'dualtemp'];
+/** The losses with a bank form (`--bank-loss`). */
+const BANK_LOSSES: readonly BankLoss[] = ['ntxent', 'dcl', 'dclw', 'flatnce', 'dualtemp'];
+/** Every loss of the sweep (`--loss all`, the default): the bank-capable five, then supcon and siglip. */
+const ALL_LOSSES: readonly BenchLoss[] = [...BANK_LOSSES, 'supcon', 'siglip'];
 const ALL_PATHS = ['fused', 'tfjs', 'matmul', 'gemm'] as const;
 const RUNTIMES: readonly BenchRuntime[] = ['chromium', 'node'];
 /** A path to time: the fused loss, the tfjs-ops loss, tfjs's bare matMul, the WGSL GEMM (bench/gemm.wgsl). */
@@ -52,7 +55,7 @@ export interface BenchConfig {
   seed: number;
   /** `--bank`: run only the bank-form (queue) cases instead of the sweep. */
   bank: boolean;
-  bankLosses: BenchLoss[];
+  bankLosses: BankLoss[];
   bankN: number;
   bankD: number;
   bankKs: number[];
@@ -71,7 +74,8 @@ for the node runtime, which draws no chart).
   --runtime R             chromium (default) | node (Dawn, npm 'webgpu'; no browser)
 
   --quick                 small preset: dcl only; N 256,512 at D 128; no D sweep; no probe
-  --loss LIST             losses, comma-separated, or all (default all)
+  --loss LIST             losses, comma-separated, or all (default all: ntxent, dcl, dclw,
+                          flatnce, dualtemp, supcon, siglip; supcon's labels: i mod max(2, ⌊N/8⌋))
   --paths LIST            fused,tfjs,matmul,gemm (default all four)
   --n LIST                N sweep (default 128,256,512,1024,2048)
   --d NUM                 D of the N sweep (default 128)
@@ -99,7 +103,7 @@ for the node runtime, which draws no chart).
   --fma-target-ms NUM     run it until one dispatch takes this long (default 200; 50 with --quick)
   --bank                  bank (queue) form only, instead of the sweep: N anchors against K bank
                           rows, fused vs tfjsOpsLoss, fwd+bwd; writes <adapter>[-node]-bank.json
-  --bank-loss LIST        losses of the bank form (default ntxent)
+  --bank-loss LIST        losses of the bank form (default ntxent; supcon and siglip have none)
   --bank-n NUM, --bank-d NUM   N and D of the bank form (default 256, 128)
   --bank-k LIST           bank sizes K (default 4096,65536)
   --bank-check-k NUM      K of the bank form's float64 reference check (default 4096)
@@ -123,11 +127,11 @@ function ints(text: string, flag: string, min = 1): number[] {
   return list(text, flag).map((t) => int(t, flag, min));
 }
 
-function losses(text: string, flag: string): BenchLoss[] {
-  if (text === 'all') return [...ALL_LOSSES];
+function losses<L extends BenchLoss>(text: string, flag: string, known: readonly L[]): L[] {
+  if (text === 'all') return [...known];
   return list(text, flag).map((l) => {
-    if (!(ALL_LOSSES as readonly string[]).includes(l)) throw new Error(`${flag}: unknown loss '${l}' (one of ${ALL_LOSSES.join(', ')})`);
-    return l as BenchLoss;
+    if (!(known as readonly string[]).includes(l)) throw new Error(`${flag}: unknown loss '${l}' (one of ${known.join(', ')})`);
+    return l as L;
   });
 }
 
@@ -188,7 +192,7 @@ export function parseBenchArgs(argv: string[]): BenchConfig | null {
   return {
     quick,
     runtime,
-    losses: v.loss !== undefined ? losses(v.loss, '--loss') : quick ? ['dcl'] : [...ALL_LOSSES],
+    losses: v.loss !== undefined ? losses(v.loss, '--loss', ALL_LOSSES) : quick ? ['dcl'] : [...ALL_LOSSES],
     paths: paths as PathFlag[],
     ns: v.n !== undefined ? ints(v.n, '--n', 2) : quick ? [256, 512] : [128, 256, 512, 1024, 2048],
     d: v.d !== undefined ? int(v.d, '--d') : 128,
@@ -205,7 +209,7 @@ export function parseBenchArgs(argv: string[]): BenchConfig | null {
     checkN: v['check-n'] !== undefined ? int(v['check-n'], '--check-n', 2) : 64,
     checkD: v['check-d'] !== undefined ? int(v['check-d'], '--check-d') : 32,
     probe: v['no-probe'] ? false : (v.probe ?? !quick),
-    probeLosses: v['probe-loss'] !== undefined ? losses(v['probe-loss'], '--probe-loss') : ['dcl'],
+    probeLosses: v['probe-loss'] !== undefined ? losses(v['probe-loss'], '--probe-loss', ALL_LOSSES) : ['dcl'],
     probeD: v['probe-d'] !== undefined ? int(v['probe-d'], '--probe-d') : 128,
     probeStart: v['probe-start'] !== undefined ? int(v['probe-start'], '--probe-start', 2) : 1024,
     probeBudgetS: v['probe-budget'] !== undefined ? int(v['probe-budget'], '--probe-budget') : 60,
@@ -218,7 +222,7 @@ export function parseBenchArgs(argv: string[]): BenchConfig | null {
     outDir: v.out ?? 'bench/results',
     seed: v.seed !== undefined ? int(v.seed, '--seed', 0) : 1,
     bank: v.bank ?? false,
-    bankLosses: v['bank-loss'] !== undefined ? losses(v['bank-loss'], '--bank-loss') : ['ntxent'],
+    bankLosses: v['bank-loss'] !== undefined ? losses(v['bank-loss'], '--bank-loss', BANK_LOSSES) : ['ntxent'],
     bankN: v['bank-n'] !== undefined ? int(v['bank-n'], '--bank-n') : 256,
     bankD: v['bank-d'] !== undefined ? int(v['bank-d'], '--bank-d') : 128,
     bankKs: v['bank-k'] !== undefined ? ints(v['bank-k'], '--bank-k') : [4096, 65536],

@@ -11,7 +11,8 @@ import { checkAgainstReference } from './check.js';
 import { timeVsNChart } from './chart-series.js';
 import { USAGE, caseSpec, parseBenchArgs, type BenchConfig } from './cli.js';
 import { probeMaxBatch } from './probe.js';
-import { adapterSlug, caseModes, formatChecks, formatFma, formatMaxBatch, formatRows, mib, ms, rowFlops, rowTiming, writeResults } from './report.js';
+import { adapterSlug, caseModes, formatChecks, formatFma, formatMaxBatch, formatRows, mib, ms, ROW_FLOPS_NOTE, rowFlops, rowTiming, writeResults } from './report.js';
+import { benchLossOptions, lossOptionNotes } from './loss-options.js';
 import { sweepArgs, torchPart, type TorchPart } from './torch-rows.js';
 import { planWorkgroups } from './workgroups.js';
 import { openBenchSession, type BenchSession } from './session.js';
@@ -33,7 +34,7 @@ function shapes(cfg: BenchConfig): [number, number][] {
 
 /** The results rows of one case's timings (throughput when timed, latency); fused rows name their workgroups. */
 function toRows(loss: ResultRow['loss'], path: BenchPath, n: number, d: number, t: CaseTiming, targetWorkgroups: number): ResultRow[] {
-  const workgroups = path === 'fused' && loss !== 'matmul' ? { workgroups: planWorkgroups(n, d, { loss }, targetWorkgroups) } : {};
+  const workgroups = path === 'fused' && loss !== 'matmul' ? { workgroups: planWorkgroups(n, d, benchLossOptions(loss, n), targetWorkgroups) } : {};
   return caseModes(t).map((mode) => ({ loss, n, d, path, ...rowTiming(t, rowFlops(loss, n, d), mode), ...workgroups }));
 }
 
@@ -69,7 +70,7 @@ async function run(cfg: BenchConfig, argv: string[], baseDir: string): Promise<v
     if (cfg.paths.includes('fused') || cfg.paths.includes('tfjs')) {
       log(`checking fused and tfjs against the float64 reference at N=${cfg.checkN} D=${cfg.checkD} ...`);
       checks = await checkAgainstReference(page, cfg.losses, cfg.checkN, cfg.checkD, cfg.seed + 1000);
-      for (const c of checks.filter((c) => !c.ok)) log(`CHECK FAILED: ${c.path} ${c.loss} (loss rel ${c.loss_rel_err.toExponential(2)}, grad rel L2 ${c.grad_rel_l2.toExponential(2)}); not timed`);
+      for (const c of checks.filter((c) => !c.ok)) log(`CHECK FAILED: ${c.path} ${c.loss} (${c.error ?? `loss rel ${c.loss_rel_err.toExponential(2)}, grad rel L2 ${c.grad_rel_l2.toExponential(2)}`}); not timed`);
     }
     const passed = (loss: BenchLoss, path: 'fused' | 'tfjs') => checks.some((c) => c.loss === loss && c.path === path && c.ok);
 
@@ -127,6 +128,7 @@ async function run(cfg: BenchConfig, argv: string[], baseDir: string): Promise<v
       fma_gflops: fma ? fma.gflops : null,
       fma,
       checks,
+      loss_options: lossOptionNotes(cfg.losses),
       rows,
       max_batch: torch.maxBatch,
       errors,
@@ -157,7 +159,8 @@ async function run(cfg: BenchConfig, argv: string[], baseDir: string): Promise<v
     out.push(formatFma(fma, fmaError));
     if (checks.length) out.push('', `reference check (loss rel ≤ 1e-4, grad rel L2 ≤ 1e-3):`, formatChecks(checks));
     out.push('', torch.status);
-    out.push('', `fwd+bwd timings per call, GPU ms the headline (GFLOP/s at GPU ms where measured, else wall; 6·(2N)²·D, matMul rows 2·(2N)²·D; runs×calls = batches in throughput mode):`, rows.length ? formatRows(rows) : '(no rows)');
+    out.push('', `fwd+bwd timings per call, GPU ms the headline (GFLOP/s at GPU ms where measured, else wall; ${ROW_FLOPS_NOTE}; runs×calls = batches in throughput mode):`, rows.length ? formatRows(rows) : '(no rows)');
+    for (const [loss, note] of Object.entries(results.loss_options)) out.push(`  ${loss}: ${note}`);
     if (errors.length) out.push('', 'failed cases:', ...errors.map((e) => `  ${e.path} ${e.loss} N=${e.n} D=${e.d}: ${e.error}`));
     if (results.max_batch.length) out.push('', 'max batch:', formatMaxBatch(results.max_batch));
     out.push('', `results: ${jsonPath}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);

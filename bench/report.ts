@@ -15,10 +15,18 @@ export function adapterSlug(a: AdapterSummary): string {
   return (slug || 'unknown-adapter').slice(0, 80).replace(/-+$/, '');
 }
 
-/** Flops of one row's computation: 6·(2N)²·D for a loss forward+backward, 2·(2N)²·D for U·Uᵀ (matMul, GEMM). */
+/**
+ * Flop-equivalents of one row's similarity products (forward S, then the backward's two products
+ * with U): 6·(2N)²·D for a loss over the 2N×2N similarities (supcon included), 6·N²·D for siglip
+ * (one N×N direction, u1 rows against u2 rows), 2·(2N)²·D for U·Uᵀ alone (matMul, GEMM).
+ */
 export function rowFlops(loss: ResultRow['loss'], n: number, d: number): number {
-  return (loss === 'matmul' ? 2 : 6) * (2 * n) ** 2 * d;
+  if (loss === 'matmul') return 2 * (2 * n) ** 2 * d;
+  return 6 * (loss === 'siglip' ? n : 2 * n) ** 2 * d;
 }
+
+/** {@link rowFlops} in words, for the table's caption. */
+export const ROW_FLOPS_NOTE = '6·(2N)²·D, siglip 6·N²·D, matMul rows 2·(2N)²·D';
 
 /**
  * The measured fields of a row from one case's timings in `mode` (throughput only when the case
@@ -89,10 +97,11 @@ export function formatRows(rows: ResultRow[]): string {
   return pad([head, ...body]);
 }
 
-/** The reference-check table. */
+/** The reference-check table; the errors of paths that threw follow it. */
 export function formatChecks(rows: CheckRow[]): string {
   const head = ['loss', 'path', 'N', 'D', 'loss rel err', 'grad rel L2', 'ok'];
-  return pad([head, ...rows.map((r) => [r.loss, r.path, String(r.n), String(r.d), r.loss_rel_err.toExponential(2), r.grad_rel_l2.toExponential(2), r.ok ? 'yes' : 'NO'])]);
+  const table = pad([head, ...rows.map((r) => [r.loss, r.path, String(r.n), String(r.d), r.loss_rel_err.toExponential(2), r.grad_rel_l2.toExponential(2), r.ok ? 'yes' : r.error ? 'NO (threw)' : 'NO'])]);
+  return [table, ...rows.filter((r) => r.error).map((r) => `  ${r.path} ${r.loss} threw: ${r.error}`)].join('\n');
 }
 
 /** The max-batch table. */

@@ -3,8 +3,11 @@
  * holds. Shared by both sides, so it imports nothing.
  */
 
-/** The loss names (kept local so the page bundle does not pull Node-only code). */
-export type BenchLoss = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
+/** The losses with a bank (queue) form (kept local so the page bundle does not pull Node-only code). */
+export type BankLoss = 'ntxent' | 'dcl' | 'dclw' | 'flatnce' | 'dualtemp';
+
+/** The loss names: the bank-capable five and the third wave (labels, pairwise sigmoid; bench/loss-options.ts). */
+export type BenchLoss = BankLoss | 'supcon' | 'siglip';
 
 /** The programs timed: the fused kernels, tfjs ops under valueAndGrads, and tfjs's bare matMul. */
 export type BenchPath = 'fused' | 'tfjs' | 'tfjs-matmul' | 'wgsl-gemm' | 'torch';
@@ -100,8 +103,8 @@ export interface RowTiming {
   gpu_ms: number | null;
   /**
    * GFLOP/s at the median GPU time where measured, else the median wall time: 6·(2N)²·D flops
-   * for a loss forward+backward, 2·(2N)²·D for the bare matMul row, a nominal 6·N·K·D for the
-   * bank form.
+   * for a loss forward+backward (6·N²·D for siglip, one N×N direction), 2·(2N)²·D for the bare
+   * matMul row, a nominal 6·N·K·D for the bank form.
    */
   gflops: number;
   /** Peak bytes of GPU memory the path held; null where unknown (torch on the CPU). */
@@ -152,6 +155,8 @@ export interface CheckRow {
   loss_rel_err: number;
   grad_rel_l2: number;
   ok: boolean;
+  /** Why the path gave no values (it threw, e.g. a path that does not take the loss); the errors are NaN (null in the JSON) then. */
+  error?: string;
 }
 
 /** The FMA microkernel's measurement. */
@@ -179,6 +184,8 @@ export interface ResultsFile {
   fma_gflops: number | null;
   fma: FmaPeak | null;
   checks: CheckRow[];
+  /** What the losses that take more than the defaults were fed (supcon's labels), per loss. */
+  loss_options: Partial<Record<BenchLoss, string>>;
   rows: ResultRow[];
   max_batch: MaxBatchRow[];
   /** Cases that threw instead of producing a row. */

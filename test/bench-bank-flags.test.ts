@@ -1,6 +1,7 @@
 /**
  * The bench's `--bank` selector (bench/cli.ts): defaults of issue 11's bank rows, explicit values,
- * and one-line errors for bad values. Pure parsing: no GPU.
+ * and one-line errors for bad values (supcon and siglip have no bank form); and the sweep's loss
+ * list. Pure parsing: no GPU.
  */
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../bench/cli.js';
@@ -26,7 +27,14 @@ describe('bench --bank flags', () => {
     expect(() => parseBenchArgs(['--bank', '--bank-k', '0'])).toThrow(/--bank-k must be an integer ≥ 1, got '0'/);
     expect(() => parseBenchArgs(['--bank', '--bank-k', '4096,x'])).toThrow(/--bank-k must be an integer/);
     expect(() => parseBenchArgs(['--bank', '--bank-loss', 'infonce'])).toThrow(/--bank-loss: unknown loss 'infonce'/);
+    expect(() => parseBenchArgs(['--bank', '--bank-loss', 'supcon'])).toThrow(/--bank-loss: unknown loss 'supcon'/);
     expect(() => parseBenchArgs(['--bank', '--bank-n', '2.5'])).toThrow(/--bank-n must be an integer/);
     expect(() => parseBenchArgs(['--bank-size', '3'])).toThrow();
+  });
+
+  it('the sweep: all seven losses by default, dcl alone with --quick, supcon and siglip by name', () => {
+    expect(parseBenchArgs([])!.losses).toEqual(['ntxent', 'dcl', 'dclw', 'flatnce', 'dualtemp', 'supcon', 'siglip']);
+    expect(parseBenchArgs(['--quick'])!.losses).toEqual(['dcl']);
+    expect(parseBenchArgs(['--quick', '--loss', 'supcon,siglip'])!.losses).toEqual(['supcon', 'siglip']);
   });
 });

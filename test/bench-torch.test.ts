@@ -1,8 +1,9 @@
 /**
  * bench/torch/: the PyTorch formulations the bench times (lightly's NTXentLoss, DCLLoss, DCLWLoss,
- * FlatCLR, SimCo dual temperature, and the bank form of each) compute MATH.md's losses: at N = 64,
- * D = 32 in float64, every loss value and both gradients equal the float64 reference to 1e-6
- * (relative), in-batch and against a bank of K = 48. Then `--quick` runs (a smoke run of the
+ * FlatCLR, SimCo dual temperature, and the bank form of each; SupContrast's SupConLoss with the
+ * bench's labels, open_clip's SigLipLoss) compute docs/FORMULAS.md's losses: at N = 64, D = 32 in
+ * float64, every loss value and both gradients equal the float64 reference to 1e-6 (relative),
+ * in-batch and (the first five) against a bank of K = 48. Then `--quick` runs (a smoke run of the
  * timing loop). Skipped, saying so, when no Python with torch is found (.ci/run installs
  * Debian's python3-torch).
  */
@@ -12,10 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findTorchPython, torchScript } from '../bench/torch-python.js';
+import type { BenchLoss } from '../bench/types.js';
+import { benchLabels, benchLossOptions } from '../bench/loss-options.js';
 import { benchViews, normalArray } from '../bench/random.js';
 import { relativeL2 as relL2 } from '../src/cli/demo.js';
 import { referenceLoss } from '../src/reference/index.js';
-import { LOSS_NAMES, type LossName } from '../src/options.js';
+import { LOSS_NAMES, REFERENCE_LOSS_NAMES, type LossName } from '../src/options.js';
 
 const N = 64;
 const D = 32;
@@ -39,14 +42,14 @@ describe.skipIf('absent' in found)('bench/torch against the float64 reference', 
     const { z1, z2 } = benchViews(N, D, 7);
     const bank = normalArray(K * D, 9);
     const inputs = join(dir, 'inputs.json');
-    writeFileSync(inputs, JSON.stringify({ n: N, d: D, z1: [...z1], z2: [...z2], bank: [...bank] }));
-    const r = spawnSync(python, [script, '--check', inputs], { encoding: 'utf8' });
+    writeFileSync(inputs, JSON.stringify({ n: N, d: D, z1: [...z1], z2: [...z2], bank: [...bank], labels: [...benchLabels(N)] }));
+    const r = spawnSync(python, [script, '--check', inputs], { encoding: 'utf8', maxBuffer: 16 << 20 });
     expect(r.status, r.stderr).toBe(0);
     const got = JSON.parse(r.stdout) as TorchCheck;
     const errors: string[] = [];
     for (const form of ['in_batch', 'bank'] as const) {
-      for (const loss of LOSS_NAMES) {
-        const ref = referenceLoss(z1, z2, N, D, form === 'bank' ? { loss, bank } : { loss });
+      for (const loss of form === 'bank' ? LOSS_NAMES : REFERENCE_LOSS_NAMES) {
+        const ref = referenceLoss(z1, z2, N, D, form === 'bank' ? { loss, bank } : benchLossOptions(loss as BenchLoss, N));
         const t = got[form][loss];
         const lossRel = Math.abs(t.loss - ref.loss) / Math.abs(ref.loss);
         const g1 = relL2(t.grad_z1, ref.gradZ1);

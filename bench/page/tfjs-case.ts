@@ -11,6 +11,7 @@ import { assertAlive, benchContext } from './context.js';
 import { withErrorScopes } from './error-scope.js';
 import { repeatCase, type RunSample } from './repeat.js';
 import { tfjsPeakMemory } from './tfjs-memory.js';
+import { benchLossOptions } from '../loss-options.js';
 import { benchViews, normalArray } from '../random.js';
 import type { BenchLoss, CaseSpec, CaseTiming } from '../types.js';
 
@@ -98,12 +99,25 @@ export function lossStep(options: TfjsLossOptions, z1: tf.Tensor2D, z2: tf.Tenso
   };
 }
 
+/**
+ * The tfjs options of `loss` at batch size N (bench/loss-options.ts), SupCon's labels as an int32
+ * tensor made here once (resident, like the fused path's labels buffer); `tensors` are the
+ * caller's to dispose.
+ */
+export function tfjsLossOptions(loss: BenchLoss, n: number): { options: TfjsLossOptions; tensors: tf.Tensor[] } {
+  const { labels, ...options } = benchLossOptions(loss, n);
+  if (!labels) return { options, tensors: [] };
+  const t = tf.tensor1d(labels, 'int32');
+  return { options: { ...options, labels: t }, tensors: [t] };
+}
+
 /** Time tfjsOpsLoss forward+backward for one loss and shape. */
 export async function timeTfjs(loss: BenchLoss, spec: CaseSpec): Promise<CaseTiming> {
   const ctx = await benchContext();
   assertAlive(ctx);
   const [z1, z2] = await viewTensors(spec.n, spec.d, spec.seed);
-  return timeStep(`tfjs ${loss} N=${spec.n} D=${spec.d}`, spec, lossStep({ loss }, z1, z2), [z1, z2]);
+  const { options, tensors } = tfjsLossOptions(loss, spec.n);
+  return timeStep(`tfjs ${loss} N=${spec.n} D=${spec.d}`, spec, lossStep(options, z1, z2), [z1, z2, ...tensors]);
 }
 
 /**
@@ -132,9 +146,10 @@ export async function probeTfjs(loss: BenchLoss, n: number, d: number, seed: num
   const ctx = await benchContext();
   assertAlive(ctx);
   const [z1, z2] = await viewTensors(n, d, seed);
+  const { options, tensors } = tfjsLossOptions(loss, n);
   try {
     return await withErrorScopes(ctx.device, `tfjs ${loss} N=${n} D=${d}`, async () => {
-      const step = lossStep({ loss }, z1, z2);
+      const step = lossStep(options, z1, z2);
       let seconds = NaN;
       for (let i = 0; i < 2; i++) {
         const t0 = performance.now();
@@ -146,6 +161,6 @@ export async function probeTfjs(loss: BenchLoss, n: number, d: number, seed: num
       return seconds;
     });
   } finally {
-    tf.dispose([z1, z2]);
+    tf.dispose([z1, z2, ...tensors]);
   }
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""PyTorch side of the webgpu-contrastive benchmark: the same losses (losses.py, lightly's
-formulations), forward + backward to z1 and z2, timed like the Node bench's fused rows.
+"""PyTorch side of the webgpu-contrastive benchmark: the same losses (losses.py: lightly's,
+SupContrast's and open_clip's formulations), forward + backward to z1 and z2, timed like the Node
+bench's fused rows.
 
   python3 bench_torch.py --quick                  # smoke run (CPU torch works too)
   python3 bench_torch.py --n 128,256,512,1024,2048 --json out.json
   python3 bench_torch.py --check inputs.json      # losses and gradients in float64, as JSON on stdout
+                                                  # (supcon's labels: the JSON's "labels", else bench_labels(N))
 
 Per case and variant (fp32 with TF32 off, tf32, torch.compile; CUDA only for the last two):
   - warm-up: the case repeated for at least --warmup-ms (GPU clocks ramp up under sustained work),
@@ -27,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
-from losses import LOSSES, loss_fn  # noqa: E402
+from losses import BANK_LOSSES, LOSSES, bench_labels, loss_fn  # noqa: E402
 
 
 def parse_args(argv):
@@ -50,13 +52,15 @@ def parse_args(argv):
     p.add_argument("--probe-max-n", type=int, default=1 << 20)
     p.add_argument("--probe-budget", type=float, default=60.0, help="seconds one probe run may take")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--check", default=None, help="JSON {n, d, z1, z2, bank?}: print losses and gradients (float64)")
+    p.add_argument("--check", default=None, help="JSON {n, d, z1, z2, bank?, labels?}: print losses and gradients (float64)")
     p.add_argument("--json", default=None, help="write the results here (default stdout)")
     a = p.parse_args(argv)
     a.loss = list(LOSSES) if a.loss in (None, "all") and not a.quick else (["dcl"] if a.loss is None else a.loss.split(","))
     for name in a.loss:
         if name not in LOSSES:
             p.error(f"unknown loss {name}")
+        if a.bank_k and name not in BANK_LOSSES:
+            p.error(f"{name} has no bank form (--bank-k takes {', '.join(BANK_LOSSES)})")
     # --n none: only the bank form (--bank-k), as the Node bench's --bank run asks.
     a.n = [] if a.n == "none" else [int(x) for x in (a.n or ("64,128" if a.quick else "128,256,512,1024,2048")).split(",")]
     a.d = a.d or (32 if a.quick else 128)
@@ -69,20 +73,24 @@ def parse_args(argv):
 
 
 def check(path):
-    """Losses and gradients of every loss on the given inputs, float64, in-batch and (if given) bank form."""
+    """Losses and gradients of every loss on the given inputs, float64, in-batch and (if given) bank
+    form (the losses that have one); supcon with the JSON's "labels", else bench_labels(N)."""
     with open(path) as f:
         spec = json.load(f)
     n, d = spec["n"], spec["d"]
     z1 = torch.tensor(spec["z1"], dtype=torch.float64).view(n, d)
     z2 = torch.tensor(spec["z2"], dtype=torch.float64).view(n, d)
     bank = torch.tensor(spec["bank"], dtype=torch.float64).view(-1, d) if spec.get("bank") else None
+    labels = torch.tensor(spec["labels"], dtype=torch.long) if spec.get("labels") is not None else bench_labels(n)
     out = {"torch": torch.__version__, "in_batch": {}, "bank": {}}
     for form, b in (("in_batch", None), ("bank", bank)):
         if form == "bank" and b is None:
             continue
         for name in LOSSES:
+            if form == "bank" and name not in BANK_LOSSES:
+                continue
             a1, a2 = z1.clone().requires_grad_(), z2.clone().requires_grad_()
-            loss = loss_fn(name, bank=b)(a1, a2)
+            loss = loss_fn(name, bank=b, labels=labels)(a1, a2)
             loss.backward()
             out[form][name] = {"loss": loss.item(), "grad_z1": a1.grad.flatten().tolist(), "grad_z2": a2.grad.flatten().tolist()}
     return out
@@ -115,7 +123,7 @@ def make_step(name, n, d, device, variant, seed, bank_k=None):
     z1 = torch.randn(n, d, generator=g).to(device).requires_grad_()
     z2 = (z1.detach() + 0.5 * torch.randn(n, d, generator=g).to(device)).requires_grad_()
     bank = torch.randn(bank_k, d, generator=g).to(device) if bank_k else None
-    fn = loss_fn(name, bank=bank)
+    fn = loss_fn(name, bank=bank, labels=bench_labels(n).to(device) if name == "supcon" else None)
     if variant == "compile":
         fn = torch.compile(fn)
     last = {}

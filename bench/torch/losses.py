@@ -1,20 +1,33 @@
-"""The five losses as PyTorch users write them (lightly's formulations), per docs/FORMULAS.md.
+"""The seven losses as PyTorch users write them (lightly's, SupContrast's and open_clip's
+formulations), per docs/FORMULAS.md.
 
 Every function takes the two raw views z1, z2 (N x D) and returns the reported loss value
 (a 0-d tensor whose backward gives the package's gradients). `bank` (K x D, raw) switches to the
-queue form: anchors are z1's rows, candidates the bank rows, the bank gets no gradient.
+queue form (the first five losses): anchors are z1's rows, candidates the bank rows, the bank
+gets no gradient. supcon also takes N integer labels (the bench's: bench_labels).
 
 Sources: lightly.loss.NTXentLoss (in-batch and memory bank), lightly.loss.DCLLoss / DCLWLoss
 (>= 1.5.21: one log-sum-exp over all 2N-2 negatives), FlatCLR's flatclr.py, SimCo's
-dual_temperature_loss_func. Defaults as docs/FORMULAS.md: tau 0.5 for ntxent, 0.1 otherwise; sigma 0.5; m 10.
+dual_temperature_loss_func, SupContrast's SupConLoss (contrast_mode 'all'), open_clip's SigLipLoss.
+Defaults as docs/FORMULAS.md: tau 0.5 for ntxent, 0.07 for supcon (tau_base 0.07), 0.1 otherwise;
+sigma 0.5; m 10; siglip bias -10.
 """
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("ntxent", "dcl", "dclw", "flatnce", "dualtemp")
-DEFAULT_TEMPERATURE = {"ntxent": 0.5, "dcl": 0.1, "dclw": 0.1, "flatnce": 0.1, "dualtemp": 0.1}
+LOSSES = ("ntxent", "dcl", "dclw", "flatnce", "dualtemp", "supcon", "siglip")
+BANK_LOSSES = ("ntxent", "dcl", "dclw", "flatnce", "dualtemp")
+DEFAULT_TEMPERATURE = {"ntxent": 0.5, "dcl": 0.1, "dclw": 0.1, "flatnce": 0.1, "dualtemp": 0.1, "supcon": 0.07, "siglip": 0.1}
 SIGMA = 0.5
 DT_M = 10.0
+SUPCON_BASE_TEMPERATURE = 0.07
+SIGLIP_BIAS = -10.0
+SUPCON_SAMPLES_PER_CLASS = 8
+
+
+def bench_labels(n):
+    """SupCon's labels in the bench, as bench/loss-options.ts benchLabels: i mod C, C = max(2, N // 8)."""
+    return torch.arange(n) % max(2, n // SUPCON_SAMPLES_PER_CLASS)
 
 
 def normalize(z):
@@ -109,6 +122,39 @@ def dualtemp(z1, z2, tau, m=DT_M):
     return 0.5 * (_dual_temperature_one_way(u1, u2, tau, m) + _dual_temperature_one_way(u2, u1, tau, m))
 
 
+def supcon(z1, z2, labels, tau, base_tau=SUPCON_BASE_TEMPERATURE):
+    """SupContrast SupConLoss(contrast_mode='all') on features [N, 2 views, D] (the normalized views):
+    every one of the 2N rows an anchor, its positives the other rows of its label, the denominator
+    every other row; mean over anchors of -(tau / base_tau) * mean log-probability of the positives."""
+    u1, u2 = normalize(z1), normalize(z2)
+    n = u1.shape[0]
+    labels = labels.to(u1.device).contiguous().view(-1, 1)
+    mask = torch.eq(labels, labels.T).to(u1.dtype)
+    contrast = torch.cat([u1, u2], 0)  # torch.cat(torch.unbind(features, dim=1), dim=0)
+    anchor_dot_contrast = contrast @ contrast.T / tau
+    logits_max, _ = torch.max(anchor_dot_contrast, dim=1, keepdim=True)
+    logits = anchor_dot_contrast - logits_max.detach()
+    mask = mask.repeat(2, 2)
+    logits_mask = torch.scatter(torch.ones_like(mask), 1, torch.arange(2 * n, device=u1.device).view(-1, 1), 0)
+    mask = mask * logits_mask
+    exp_logits = torch.exp(logits) * logits_mask
+    log_prob = logits - torch.log(exp_logits.sum(1, keepdim=True))
+    mask_pos_pairs = mask.sum(1)
+    mask_pos_pairs = torch.where(mask_pos_pairs < 1e-6, torch.ones_like(mask_pos_pairs), mask_pos_pairs)
+    mean_log_prob_pos = (mask * log_prob).sum(1) / mask_pos_pairs
+    return (-(tau / base_tau) * mean_log_prob_pos).view(2, n).mean()
+
+
+def siglip(z1, z2, tau, bias=SIGLIP_BIAS):
+    """open_clip SigLipLoss (one device): logits = logit_scale * u1 @ u2.T + bias with
+    logit_scale = 1 / tau, labels 2 * eye - 1, -logsigmoid(labels * logits).sum() / N."""
+    u1, u2 = normalize(z1), normalize(z2)
+    n = u1.shape[0]
+    logits = (1.0 / tau) * u1 @ u2.T + bias
+    labels = 2 * torch.eye(n, dtype=u1.dtype, device=u1.device) - torch.ones(n, n, dtype=u1.dtype, device=u1.device)
+    return -F.logsigmoid(labels * logits).sum() / n
+
+
 def bank_form(name, z1, z2, bank, tau):
     """Queue negatives (docs/FORMULAS.md "Queue negatives"; lightly NTXentLoss(memory_bank_size > 0) for
     ntxent): anchors u1_i, positive u2_i, candidates the K normalized bank rows, mean over N."""
@@ -132,9 +178,12 @@ def bank_form(name, z1, z2, bank, tau):
     raise ValueError(f"unknown loss {name}")
 
 
-def loss_fn(name, tau=None, bank=None):
-    """The callable (z1, z2) -> loss for `name` with docs/FORMULAS.md's defaults, in-batch or against `bank`."""
+def loss_fn(name, tau=None, bank=None, labels=None):
+    """The callable (z1, z2) -> loss for `name` with docs/FORMULAS.md's defaults, in-batch or against
+    `bank`; supcon takes `labels` (N integers; bench_labels(N) when None)."""
     t = DEFAULT_TEMPERATURE[name] if tau is None else tau
+    if bank is not None and name not in BANK_LOSSES:
+        raise ValueError(f"{name} has no bank form")
     if bank is not None:
         return lambda z1, z2: bank_form(name, z1, z2, bank, t)
     if name == "ntxent":
@@ -146,4 +195,8 @@ def loss_fn(name, tau=None, bank=None):
         return lambda z1, z2: flatnce(z1, z2, t)
     if name == "dualtemp":
         return lambda z1, z2: dualtemp(z1, z2, t)
+    if name == "supcon":
+        return lambda z1, z2: supcon(z1, z2, bench_labels(z1.shape[0]) if labels is None else labels, t)
+    if name == "siglip":
+        return lambda z1, z2: siglip(z1, z2, t)
     raise ValueError(f"unknown loss {name}")
