@@ -141,9 +141,11 @@ describe.concurrent('webgpu-contrastive eval', () => {
   const noise = gaussianArray(n * d, 12);
   const z2 = z1.map((v, i) => v + 0.7 * noise[i]!);
 
-  it('float32 and float64 inputs, Node + Dawn and Chromium: loss and gradients match the float64 reference', async () => {
-    // Two runs at once: float32 z1 + float64 z2 on the default runtime (Dawn in the CLI's
-    // process), and the other way round in headless Chromium.
+  it('float32 and float64 inputs, both orders, on Dawn: loss and gradients match the float64 reference', async () => {
+    // Two runs at once in the CLI's process on Dawn: float32 z1 + float64 z2, and the other way
+    // round. The Chromium runtime's eval (float64 data crossing the page RPC, rounded to f32) is
+    // covered by the flag round trips below (a float64 bank; supcon's labels), each launch of
+    // which costs a browser and a kernel compile.
     const runs: { name: string; args: string[]; options: LossOptions; dtypes: [string, string]; runtime: string }[] = [
       {
         name: 'a',
@@ -154,10 +156,10 @@ describe.concurrent('webgpu-contrastive eval', () => {
       },
       {
         name: 'b',
-        args: ['--loss', 'dclw', '--sigma', '0.7', '--weight-grad', '--runtime', 'chromium'],
+        args: ['--loss', 'dclw', '--sigma', '0.7', '--weight-grad'],
         options: { loss: 'dclw', sigma: 0.7, weightGrad: true },
         dtypes: ['float64', 'float32'],
-        runtime: 'chromium',
+        runtime: 'node',
       },
     ];
     const prepared = runs.map((r) => {
