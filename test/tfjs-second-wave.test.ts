@@ -49,9 +49,19 @@ function tauGradientOk(got: number | undefined, want: number, loss: number, tau:
 
 const worst = { loss: 0, grad: 0, tau: 0, diagnostics: 0 };
 
-function expectMatches(where: string, got: SecondWaveGrads, ref: ReturnType<typeof referenceLoss>, d: number, tau: number, tauTensor: boolean) {
+/**
+ * The plain-ops baseline's loss tolerance: relative 1e-4, the bench's own check (bench/check.ts).
+ * The baseline is tfjs's f32 ops on the webgpu backend, not our kernels: its exp/log chain for
+ * dualtemp's factors came out 1.7e-5 relative at N = 8 (TFJS_SEED=2908852599), beyond the 1e-5
+ * MATH.md asks of the fused kernels, which the op itself is held to.
+ */
+const BASELINE_LOSS_REL = 1e-4;
+
+function expectMatches(where: string, got: SecondWaveGrads, ref: ReturnType<typeof referenceLoss>, d: number, tau: number, tauTensor: boolean, lossRel?: number) {
   const le = lossError(got.loss, ref.loss);
-  expect(le.ok, `${where}: loss ${got.loss} vs ${ref.loss} (${le.describe})`).toBe(true);
+  const rel = Math.abs(got.loss - ref.loss) / Math.abs(ref.loss);
+  const lossOk = le.ok || (lossRel !== undefined && rel <= lossRel);
+  expect(lossOk, `${where}: loss ${got.loss} vs ${ref.loss} (${le.describe}${lossRel !== undefined ? `; baseline bound ${lossRel}` : ''})`).toBe(true);
   worst.loss = Math.max(worst.loss, Math.abs(got.loss - ref.loss) / Math.max(Math.abs(ref.loss), 1e-6));
   for (const [k, unprojected] of [['gradZ1', ref.unprojectedNorm.z1], ['gradZ2', ref.unprojectedNorm.z2]] as const) {
     const ge = gradientError(got[k], ref[k], d, unprojected);
@@ -99,7 +109,7 @@ describe(`tfjs op, second-wave options (seed ${seed})`, () => {
     const tau = wire.temperature ?? DEFAULT_TEMPERATURE[wire.loss];
     const where = `${JSON.stringify({ ...options })} N=${n} D=${d} K=${k ?? 0}`;
     expectMatches(`${where} op vs reference`, r.op, ref, d, tau, !!options.tauTensor);
-    expectMatches(`${where} tfjs-ops baseline vs reference`, r.baseline, ref, d, tau, !!options.tauTensor);
+    expectMatches(`${where} tfjs-ops baseline vs reference`, r.baseline, ref, d, tau, !!options.tauTensor, BASELINE_LOSS_REL);
     expect(r.forwardOnlyLoss, `${where}: forward-only value`).toBe(r.op.loss);
     expect(r.bankUnchanged, `${where}: bank unchanged`).toBe(true);
     if (options.diagnostics) {
