@@ -14,6 +14,7 @@ import { DIAGNOSTIC_NAMES, resolveOptions, type LossOptions } from '../src/optio
 import { planLoss, splitWorkspaceBytes } from '../src/plan.js';
 import { makeRng, type Rng } from './reference/helpers.js';
 import { expectExtrasMatchReference, expectMatchesReference } from './support/expect-reference.js';
+import { relativeL2 } from './support/tolerances.js';
 import type { OptionsWithoutBank } from './browser/second-wave-page.js';
 
 const NS = [2, 3, 31, 257];
@@ -74,16 +75,6 @@ function noteRelative(key: string, rel: number): void {
 function note(key: string, got: number, want: number): void {
   if (Math.abs(want) >= 1e-3) noteRelative(key, Math.abs(got - want) / Math.abs(want));
 }
-/** Relative L2 error of a gradient (for the report). */
-function relL2(got: Float32Array, want: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i]! - want[i]!) ** 2;
-    den += want[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 let page: TestPage;
 beforeAll(async () => {
@@ -99,7 +90,7 @@ function compare(where: string, set: string, gpu: { loss: number; perAnchor: Flo
   note(`${set}: loss`, gpu.loss, ref.loss);
   expectMatchesReference(where, gpu, ref, opts.temperature!, d, 'if-present', {
     onGradient: (name, got, want) => {
-      if (d > 1 && Math.hypot(...Array.from(want)) > 1e-6) noteRelative(`${set}: ${name}`, relL2(got, want));
+      if (d > 1 && Math.hypot(...Array.from(want)) > 1e-6) noteRelative(`${set}: ${name}`, relativeL2(got, want));
     },
   });
   expectExtrasMatchReference(where, gpu, ref, opts, {

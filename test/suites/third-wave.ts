@@ -17,7 +17,7 @@ import { planLoss } from '../../src/plan.js';
 import { resolveOptions, type LossOptions } from '../../src/options.js';
 import { makeRng, type Rng } from '../reference/helpers.js';
 import { expectMatchesReference } from '../support/expect-reference.js';
-import { gradientError, lossError, temperatureGradientError } from '../support/tolerances.js';
+import { gradientError, lossError, relativeL2, temperatureGradientError } from '../support/tolerances.js';
 import type { ThirdWaveOptions } from '../browser/third-wave-page.js';
 import type { TfjsThirdWaveWire } from '../browser/tfjs-third-wave-page.js';
 
@@ -54,17 +54,6 @@ const CASES: Case[] = [
   { name: 'siglip, defaults (τ=0.1, b=−10), split', n: 150, d: 33, near: true, options: () => ({ loss: 'siglip', temperature: 0.1, bias: -10, gradTemperature: true, gradBias: true }) },
   { name: 'siglip, τ and b read on the GPU, split', n: 200, d: 20, gpuParams: true, options: () => ({ loss: 'siglip', temperature: 0.05, bias: 1.5, gradTemperature: true, gradBias: true }) },
 ];
-
-/** ‖got − want‖₂ / ‖want‖₂ (0 when want is 0). */
-function relativeL2(got: Float32Array, want: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i]! - want[i]!) ** 2;
-    den += want[i]! ** 2;
-  }
-  return den > 0 ? Math.sqrt(num / den) : 0;
-}
 
 /** Register the cases on `runtime`. */
 export function thirdWaveSuite(runtime: TestRuntimeName): void {

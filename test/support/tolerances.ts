@@ -102,3 +102,14 @@ export function temperatureGradientError(got: number | undefined, want: number, 
     describe: `${got} vs ${want}: abs error ${abs.toExponential(2)}, rel ${(abs / Math.abs(want)).toExponential(2)}, bound ${bound.toExponential(2)}`,
   };
 }
+
+/** ‖got − want‖₂ / ‖want‖₂ (0 when want is 0): a gradient's error, for the printed worst-error reports. */
+export function relativeL2(got: Float32Array, want: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < want.length; i++) {
+    num += (got[i]! - want[i]!) ** 2;
+    den += want[i]! ** 2;
+  }
+  return den > 0 ? Math.sqrt(num / den) : 0;
+}
