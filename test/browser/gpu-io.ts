@@ -17,6 +17,29 @@ export function poisoned(device: GPUDevice, count: number): GPUBuffer {
   return upload(device, new Float32Array(count).fill(NaN));
 }
 
+/**
+ * The output buffers of one encode call, every f32 set to `fill` (default NaN, so an element a
+ * kernel never writes fails the test): loss, `anchors` per-anchor losses, both N×D gradients when
+ * `backward`, and each extra output `options` asks for (gradTemperature, diagnostics, gradBias).
+ */
+export function outputBuffers(
+  device: GPUDevice,
+  shape: { n: number; d: number; anchors: number; backward: boolean },
+  options: { gradTemperature?: boolean; diagnostics?: boolean; gradBias?: boolean },
+  fill = NaN,
+): Partial<LossOutputs> {
+  const filled = (count: number) => upload(device, new Float32Array(count).fill(fill));
+  const { n, d, anchors, backward } = shape;
+  return {
+    loss: filled(1),
+    perAnchor: filled(anchors),
+    ...(backward ? { gradZ1: filled(n * d), gradZ2: filled(n * d) } : {}),
+    ...(options.gradTemperature ? { gradTemperature: filled(1) } : {}),
+    ...(options.diagnostics ? { diagnostics: filled(4) } : {}),
+    ...(options.gradBias ? { gradBias: filled(1) } : {}),
+  };
+}
+
 /** Read `count` f32 from each buffer, in one submission. */
 export async function readBack(device: GPUDevice, buffers: GPUBuffer[], counts?: number[]): Promise<Float32Array[]> {
   const encoder = device.createCommandEncoder();

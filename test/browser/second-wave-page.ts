@@ -7,7 +7,7 @@
 import { ContrastiveLoss, type LossOutputs } from '../../src/contrastive-loss.js';
 import type { LossOptions } from '../../src/options.js';
 import { TARGET_WORKGROUPS } from '../../src/plan.js';
-import { bitwiseEqual, encodeAndReadBack, poisoned, readBack, upload } from './gpu-io.js';
+import { bitwiseEqual, encodeAndReadBack, outputBuffers, readBack, upload } from './gpu-io.js';
 import { pageLoss } from './loss-runner.js';
 
 /** Options without the bank: the page uploads the bank itself. */
@@ -49,13 +49,7 @@ export async function runSecondWave(
   const opts: LossOptions = bb ? { ...options, bank: { buffer: bb, k: bank!.length / d } } : { ...options };
   const anchors = bank ? n : 2 * n;
   const runOnce = async (backward: boolean) => {
-    const outputs: Partial<LossOutputs> = {
-      loss: poisoned(device, 1),
-      perAnchor: poisoned(device, anchors),
-      ...(backward ? { gradZ1: poisoned(device, n * d), gradZ2: poisoned(device, n * d) } : {}),
-      ...(options.gradTemperature ? { gradTemperature: poisoned(device, 1) } : {}),
-      ...(options.diagnostics ? { diagnostics: poisoned(device, 4) } : {}),
-    };
+    const outputs = outputBuffers(device, { n, d, anchors, backward }, options);
     return encodeAndReadBack(cl, { z1: bz1, z2: bz2, n, d, options: opts, backward }, outputs);
   };
   const full = await runOnce(true);

@@ -8,7 +8,7 @@
  */
 import type { LossOutputs } from '../../src/contrastive-loss.js';
 import type { LossOptions } from '../../src/options.js';
-import { bitwiseEqual, encodeAndReadBack, errorRecorder, poisoned, readBack, TEST_USAGE, upload } from './gpu-io.js';
+import { bitwiseEqual, encodeAndReadBack, errorRecorder, outputBuffers, readBack, TEST_USAGE, upload } from './gpu-io.js';
 import { pageLoss } from './loss-runner.js';
 
 /** Options as they cross the page boundary: labels as plain numbers (Int32Array does not survive RPC). */
@@ -53,13 +53,7 @@ export async function runThirdWave(z1: Float32Array, z2: Float32Array, n: number
   const biasParams = gpuParams ? upload(device, new Float32Array([bias!])) : undefined;
   const anchors = options.loss === 'siglip' ? n : 2 * n;
   const runOnce = async (backward: boolean) => {
-    const outputs: Partial<LossOutputs> = {
-      loss: poisoned(device, 1),
-      perAnchor: poisoned(device, anchors),
-      ...(backward ? { gradZ1: poisoned(device, n * d), gradZ2: poisoned(device, n * d) } : {}),
-      ...(options.gradTemperature ? { gradTemperature: poisoned(device, 1) } : {}),
-      ...(options.gradBias ? { gradBias: poisoned(device, 1) } : {}),
-    };
+    const outputs = outputBuffers(device, { n, d, anchors, backward }, options);
     return encodeAndReadBack(cl, { z1: bz1, z2: bz2, n, d, options: encodeOptions, backward, ...(gpuParams ? { temperatureParams, biasParams } : {}) }, outputs);
   };
   const full = await runOnce(true);
@@ -159,15 +153,7 @@ export async function invalidGpuParams(): Promise<Record<string, boolean>> {
   const out: Record<string, boolean> = {};
   for (const [name, options, tau, bias] of cases) {
     const anchors = options.loss === 'siglip' ? n : 2 * n;
-    const sevens = (count: number) => upload(device, new Float32Array(count).fill(7));
-    const outputs: Partial<LossOutputs> = {
-      loss: sevens(1),
-      perAnchor: sevens(anchors),
-      gradZ1: sevens(n * d),
-      gradZ2: sevens(n * d),
-      gradTemperature: sevens(1),
-      ...(bias ? { gradBias: sevens(1) } : {}),
-    };
+    const outputs = outputBuffers(device, { n, d, anchors, backward: true }, options, 7);
     const temperatureParams = upload(device, new Float32Array(tau));
     const biasParams = bias ? upload(device, new Float32Array(bias)) : undefined;
     const got = await encodeAndReadBack(cl, { z1: bz1, z2: bz2, n, d, options, temperatureParams, ...(biasParams ? { biasParams } : {}) }, outputs);
